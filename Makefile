@@ -1,0 +1,34 @@
+# Each target bootstraps .venv itself; pip runs again only when pyproject.toml changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+WORKDIR ?= runs/digits_lenet5
+
+.PHONY: run test test-all bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(VENV)/bin/jaxdl --flagfile=experiments/digits_lenet5.flags --workdir=$(WORKDIR)
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q -n 2 --durations=10
+
+test-all: $(VENV)/.installed-test
+	$(PY) -m pytest -q -n 2 -m ""
+
+bench: $(VENV)/.installed
+	$(PY) bench/loop_overhead.py
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,104 @@
+"""Parse `--model_args=depth=18,stem=small` style strings, type-checked against a constructor.
+
+The allowed keys and their types come from the constructor itself (a dataclass such as a
+flax module, a `functools.partial` of one, or a plain function's keyword arguments), so a
+new hyperparameter needs no parser change.
+"""
+
+import dataclasses
+import functools
+import inspect
+import types
+import typing
+from typing import Any
+
+from jaxdl.errors import UsageError
+
+_SKIPPED_FIELDS = {"parent", "name"}  # flax.linen bookkeeping, never a hyperparameter
+
+
+def parameters(target: Any) -> dict[str, tuple[Any, Any]]:
+  """Returns {name: (type, default)} for the settable hyperparameters of `target`."""
+  bound: dict[str, Any] = {}
+  while isinstance(target, functools.partial):
+    bound = {**target.keywords, **bound}
+    target = target.func
+  if dataclasses.is_dataclass(target):
+    hints = typing.get_type_hints(target)
+    out = {}
+    for f in dataclasses.fields(target):
+      required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+      if f.name in _SKIPPED_FIELDS or not f.init or (required and f.name not in bound):
+        continue  # required fields (a task's model, say) are wired by code, not set by flags
+      out[f.name] = (hints.get(f.name, Any), bound.get(f.name, f.default))
+    return out
+  sig = inspect.signature(target)
+  hints = typing.get_type_hints(target)
+  return {
+      name: (hints.get(name, Any), bound.get(name, p.default))
+      for name, p in sig.parameters.items()
+      if p.default is not inspect.Parameter.empty
+  }
+
+
+def _split_top_level(text: str) -> list[str]:
+  """Splits on commas outside parentheses, so `sizes=(2,2),act=relu` is two items."""
+  items, depth, start = [], 0, 0
+  for i, ch in enumerate(text):
+    depth += {"(": 1, ")": -1}.get(ch, 0)
+    if ch == "," and depth == 0:
+      items.append(text[start:i])
+      start = i + 1
+  items.append(text[start:])
+  return [item.strip() for item in items if item.strip()]
+
+
+def _convert(text: str, typ: Any, where: str) -> Any:
+  origin, type_args = typing.get_origin(typ), typing.get_args(typ)
+  if origin in (typing.Union, types.UnionType):
+    if text.lower() == "none" and type(None) in type_args:
+      return None
+    for candidate in (t for t in type_args if t is not type(None)):
+      try:
+        return _convert(text, candidate, where)
+      except UsageError:
+        pass
+    raise UsageError(f"{where}: cannot read {text!r} as {typ}")
+  if origin is tuple or typ is tuple:
+    inner = text[1:-1] if text.startswith("(") and text.endswith(")") else text
+    elem = type_args[0] if type_args else str
+    return tuple(_convert(part, elem, where) for part in _split_top_level(inner))
+  if typ is bool:
+    if text.lower() in ("true", "1", "yes"):
+      return True
+    if text.lower() in ("false", "0", "no"):
+      return False
+    raise UsageError(f"{where}: expected true or false, got {text!r}")
+  if typ in (int, float):
+    try:
+      return typ(text)
+    except ValueError:
+      raise UsageError(f"{where}: expected {typ.__name__}, got {text!r}") from None
+  return text  # str, Any and other annotations are passed through as text
+
+
+def parse(spec: str, target: Any, flag: str) -> dict[str, Any]:
+  """Parses `key=value,...` into keyword arguments for `target`; `flag` names the flag in errors."""
+  params = parameters(target)
+  out = {}
+  for item in _split_top_level(spec or ""):
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep:
+      raise UsageError(f"--{flag}: expected key=value, got {item!r}")
+    if key not in params:
+      raise UsageError(f"--{flag}: unknown key {key!r}; known keys: {', '.join(sorted(params)) or 'none'}")
+    out[key] = _convert(value.strip(), params[key][0], f"--{flag} {key}")
+  return out
+
+
+def format_kwargs(kwargs: dict[str, Any]) -> str:
+  """The inverse of `parse` for the values it produces (used to record resolved flags)."""
+  def fmt(v):
+    return "(" + ",".join(fmt(x) for x in v) + ")" if isinstance(v, tuple) else str(v)
+  return ",".join(f"{k}={fmt(v)}" for k, v in sorted(kwargs.items()))

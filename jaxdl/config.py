@@ -1,0 +1,68 @@
+"""The resolved settings of one run: what `flags.txt` records and `train_and_evaluate` reads.
+
+Library users and tests build a `Config` directly; the CLI builds it from absl flags.
+"""
+
+import dataclasses
+import shlex
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  # Data, model, task
+  data: str = "digits"
+  data_args: str = ""
+  model: str = "lenet5"
+  model_args: str = ""
+  task: str = "classify"
+  task_args: str = ""
+  # Optimization
+  optim: str = "adam"
+  optim_args: str = ""
+  lr: float = 1e-3
+  schedule: str = "constant"
+  schedule_args: str = ""
+  warmup_steps: int = 0
+  weight_decay: float = 0.0
+  clip_norm: float = 0.0
+  grad_accum_steps: int = 1
+  batch_size: int = 128
+  steps: int = 1000
+  seed: int = 0
+  # Cadences (steps; 0 = only at the end)
+  log_every: int = 50
+  eval_every: int = 0
+  checkpoint_every: int = 500
+  keep_checkpoints: int = 3
+  # Devices and numerics
+  mesh: str = "data=-1"
+  parallel_mode: str = "jit"
+  dtype: str = "float32"
+  mode: str = "train"
+
+
+# Flags a resumed run may change without changing what it computes.
+RESUMABLE = frozenset({"steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "mode"})
+
+
+def to_flagfile(config: Config) -> str:
+  """absl flag-file text: `jaxdl --flagfile=WORKDIR/flags.txt` reruns the same experiment."""
+  return "".join(f"--{k}={v}\n" for k, v in dataclasses.asdict(config).items())
+
+
+def from_flagfile(text: str) -> dict[str, str]:
+  """The `--name=value` pairs of a flag file, values as text."""
+  out = {}
+  for line in text.splitlines():
+    line = line.strip()
+    if line.startswith("--") and "=" in line:
+      name, _, value = line[2:].partition("=")
+      out[name] = value
+  return out
+
+
+def differences(saved: dict[str, str], config: Config) -> list[str]:
+  """Flags that differ between a workdir's flags.txt and `config`, ignoring RESUMABLE ones."""
+  now = from_flagfile(to_flagfile(config))
+  return [f"--{k}: workdir has {shlex.quote(saved.get(k, '<unset>'))}, command has {shlex.quote(now[k])}"
+          for k in now if k not in RESUMABLE and saved.get(k) != now[k]]

@@ -1,0 +1,13 @@
+"""Data sources by name (`--data=digits`, `idx:DIR`, `tfds:NAME`) and grain pipelines."""
+
+from jaxdl import args
+from jaxdl.data import digits, idx, tfds_source  # noqa: F401  (register the sources)
+from jaxdl.data.source import Dataset
+from jaxdl.registry import datasets
+
+
+def load(spec: str, data_args: str = "", seed: int = 0) -> Dataset:
+  """Loads `--data=KIND[:PATH]` with `--data_args` checked against that loader's keywords."""
+  kind, _, path = spec.partition(":")
+  loader = datasets.get(kind)
+  return loader(path, seed, **args.parse(data_args, loader, "data_args"))

@@ -1,0 +1,86 @@
+"""grain pipelines: seeded per-epoch shuffled training batches with checkpointable state, padded eval batches."""
+
+import collections
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grain
+import jax
+import numpy as np
+
+from jaxdl.data.source import Source
+
+
+class EpochShuffledBatches(grain.MapDataset):
+  """Index batch `step` of a seeded permutation that changes every epoch; each epoch drops its remainder.
+
+  A batch-level grain dataset: grain's per-element `shuffle` costs ~18 us per example
+  (measured), which would dominate a small model's step; here one `numpy` permutation per
+  epoch and one vectorized gather per batch suffice. Random access by step makes the
+  iterator state a single integer, so resume is exact. In a multi-host run each process
+  takes its contiguous slice of the global batch.
+  """
+
+  def __init__(self, num_examples: int, batch_size: int, seed: int, shard_index: int = 0, shard_count: int = 1):
+    super().__init__()
+    if batch_size > num_examples:
+      raise ValueError(f"batch size {batch_size} exceeds the {num_examples} training examples")
+    self._num_examples, self._batch_size, self._seed = num_examples, batch_size, seed
+    self._steps_per_epoch = num_examples // batch_size
+    local = batch_size // shard_count
+    self._local = slice(shard_index * local, (shard_index + 1) * local)
+    self._cache: tuple[int, np.ndarray] | None = None
+
+  def __len__(self) -> int:
+    return sys.maxsize  # endless; the loop decides when to stop
+
+  def _permutation(self, epoch: int) -> np.ndarray:
+    if self._cache is None or self._cache[0] != epoch:
+      self._cache = (epoch, np.random.default_rng([self._seed, epoch]).permutation(self._num_examples))
+    return self._cache[1]
+
+  def __getitem__(self, step):
+    epoch, k = divmod(int(step), self._steps_per_epoch)
+    batch = self._permutation(epoch)[k * self._batch_size:(k + 1) * self._batch_size]
+    return batch[self._local]
+
+  def __str__(self) -> str:
+    return f"EpochShuffledBatches(n={self._num_examples}, batch_size={self._batch_size}, seed={self._seed})"
+
+
+def train_batches(source: Source, batch_size: int, seed: int) -> grain.DatasetIterator:
+  """An endless, checkpointable iterator of {"image", "label"} training batches (this host's share)."""
+  indices = EpochShuffledBatches(len(source), batch_size, seed, jax.process_index(), jax.process_count())
+  options = grain.ReadOptions(num_threads=1, prefetch_buffer_size=4)
+  return iter(indices.map(source.read).to_iter_dataset(options))
+
+
+def eval_batches(source: Source, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
+  """Every example exactly once, in order; the last batch is zero-padded and "mask" marks real rows."""
+  for start in range(0, len(source), batch_size):
+    indices = np.arange(start, min(start + batch_size, len(source)))
+    batch = source.read(indices)
+    pad = batch_size - len(indices)
+    batch = {k: np.concatenate([v, np.zeros((pad, *v.shape[1:]), v.dtype)]) for k, v in batch.items()}
+    batch["mask"] = np.arange(batch_size) < len(indices)
+    yield batch
+
+
+def device_prefetch(iterator: grain.DatasetIterator, put: Callable[[Any], Any], size: int = 2):
+  """Yields (device batch, iterator state after it), keeping `size` batches in flight.
+
+  The state travels with its batch so a checkpoint records the position of the last batch
+  *consumed*, not of the ones already prefetched.
+  """
+  queue = collections.deque()
+
+  def enqueue():
+    batch = next(iterator)
+    queue.append((put(batch), iterator.get_state()))
+
+  for _ in range(size):
+    enqueue()
+  while True:
+    yield queue.popleft()
+    enqueue()

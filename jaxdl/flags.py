@@ -1,0 +1,63 @@
+"""Every jaxdl flag, defined once and grouped; choices are checked when flags are parsed.
+
+Defaults come from `jaxdl.config.Config`, so the CLI and the library agree.
+"""
+
+import dataclasses
+
+from absl import flags
+
+import jaxdl.models  # noqa: F401  (registers the models, whose names are the --model choices)
+import jaxdl.optim  # noqa: F401  (registers the optimizers and schedules)
+import jaxdl.tasks  # noqa: F401
+from jaxdl import registry
+from jaxdl.config import Config
+from jaxdl.parallel import MODES
+from jaxdl.train.setup import DTYPES
+
+_D = Config()
+MODES_OF_RUN = ("train", "eval", "summary")
+
+# Where and what
+flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics, plots and summary.json.")
+flags.DEFINE_enum("mode", _D.mode, MODES_OF_RUN, "train (resumes if the workdir has checkpoints), eval "
+                  "(evaluate the latest checkpoint) or summary (per-layer table of the model).")
+flags.DEFINE_string("data", _D.data, "digits | idx:DIR (MNIST-format files) | tfds:NAME (a prepared TFDS set).")
+flags.DEFINE_string("data_args", _D.data_args, "key=value,... for the data source, e.g. pad_to=32.")
+flags.DEFINE_enum("model", _D.model, registry.models.names(), "Model by registered name.")
+flags.DEFINE_string("model_args", _D.model_args, "key=value,... for the model's fields, e.g. depth=3,width=512.")
+flags.DEFINE_enum("task", _D.task, registry.tasks.names(), "Task by registered name.")
+flags.DEFINE_string("task_args", _D.task_args, "key=value,... for the task, e.g. loss=hinge,label_smoothing=0.1.")
+
+# Optimization
+flags.DEFINE_enum("optim", _D.optim, registry.optimizers.names(), "Optimizer (optax, configured as in the notes).")
+flags.DEFINE_string("optim_args", _D.optim_args, "key=value,... for the optimizer, e.g. momentum=0.95 or b2=0.98.")
+flags.DEFINE_float("lr", _D.lr, "Peak learning rate.")
+flags.DEFINE_enum("schedule", _D.schedule, registry.schedules.names(), "Learning-rate schedule after warmup.")
+flags.DEFINE_string("schedule_args", _D.schedule_args, "key=value,... for the schedule, e.g. decay_rate=0.1.")
+flags.DEFINE_integer("warmup_steps", _D.warmup_steps, "Linear warmup from 0 over this many steps.", lower_bound=0)
+flags.DEFINE_float("weight_decay", _D.weight_decay, "Decoupled for adamw, L2 gradient term otherwise.", lower_bound=0)
+flags.DEFINE_float("clip_norm", _D.clip_norm, "Clip gradients to this global norm (0: off).", lower_bound=0)
+flags.DEFINE_integer("grad_accum_steps", _D.grad_accum_steps, "Average gradients over this many steps per update.",
+                     lower_bound=1)
+flags.DEFINE_integer("batch_size", _D.batch_size, "Global batch size (split over devices).", lower_bound=1)
+flags.DEFINE_integer("steps", _D.steps, "Training steps.", lower_bound=1)
+flags.DEFINE_integer("seed", _D.seed, "Root seed: init, dropout, data order and splits.")
+
+# Cadences
+flags.DEFINE_integer("log_every", _D.log_every, "Write train metrics every N steps.", lower_bound=1)
+flags.DEFINE_integer("eval_every", _D.eval_every, "Evaluate every N steps (0: at the end only).", lower_bound=0)
+flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Checkpoint every N steps (and at the end).",
+                     lower_bound=1)
+flags.DEFINE_integer("keep_checkpoints", _D.keep_checkpoints, "Keep the last N checkpoints, plus the best.",
+                     lower_bound=1)
+
+# Devices and numerics
+flags.DEFINE_string("mesh", _D.mesh, "Device mesh axes data, fsdp, tensor, e.g. data=-1 or data=4,fsdp=2.")
+flags.DEFINE_enum("parallel_mode", _D.parallel_mode, list(MODES), "jit over a Mesh, or classic pmap.")
+flags.DEFINE_enum("dtype", _D.dtype, list(DTYPES), "Compute dtype; parameters stay float32.")
+
+def config_from_flags() -> Config:
+  """The Config that the parsed flags describe."""
+  values = flags.FLAGS.flag_values_dict()
+  return Config(**{f.name: values[f.name] for f in dataclasses.fields(Config)})

@@ -1,0 +1,44 @@
+"""Per-example losses and weight penalties from the notes, built on optax where it has them."""
+
+import jax
+import jax.numpy as jnp
+import optax
+
+
+def softmax_cross_entropy(logits, labels, label_smoothing: float = 0.0):
+  """L_i = -log softmax(s)_{y_i}, against labels smoothed by `label_smoothing`; shape (B,)."""
+  targets = jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+  if label_smoothing:
+    targets = optax.smooth_labels(targets, label_smoothing)
+  return optax.softmax_cross_entropy(logits, targets)
+
+
+def multiclass_hinge(logits, labels, margin: float = 1.0):
+  """The notes' multiclass SVM loss L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin); shape (B,).
+
+  Hand-written because optax's `multiclass_hinge_loss` is the Crammer-Singer max, not this sum.
+  """
+  correct = jnp.take_along_axis(logits, labels[:, None], axis=-1)  # (B, 1)
+  margins = jnp.maximum(0.0, logits - correct + margin)             # (B, C)
+  return margins.sum(-1) - margin  # the j = y_i term is exactly max(0, margin) = margin
+
+
+def mean_squared_error(predictions, targets):
+  """Mean over all but the batch axis of (prediction - target)^2; shape (B,)."""
+  err = optax.squared_error(predictions, targets)
+  return err.reshape(err.shape[0], -1).mean(-1)
+
+
+def _kernels(params):
+  """The weight matrices and filters: penalties leave biases and norm scales alone."""
+  return [x for x in jax.tree.leaves(params) if x.ndim > 1]
+
+
+def l1_penalty(params):
+  """sum |w| over every weight matrix / filter."""
+  return sum(jnp.abs(w).sum() for w in _kernels(params))
+
+
+def l2_penalty(params):
+  """sum w^2 over every weight matrix / filter (the notes' R(W), without a 1/2)."""
+  return sum(jnp.square(w).sum() for w in _kernels(params))

@@ -1,0 +1,80 @@
+"""The `jaxdl` command: parse flags, then train, evaluate or summarize one experiment."""
+
+import os
+import sys
+
+import jax
+from absl import app, flags, logging
+
+from jaxdl import flags as jaxdl_flags
+from jaxdl import parallel
+from jaxdl.errors import UsageError
+from jaxdl.train import loop
+from jaxdl.train.setup import build_task
+from jaxdl import data
+
+FLAGS = flags.FLAGS
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's parser, except that a bad flag ends with one line and exit status 2."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    print(f"jaxdl: error: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
+def summarize(config) -> str:
+  """`--mode=summary`: the model's per-layer table (output shapes, parameters) for one input batch."""
+  import flax.linen as nn  # noqa: PLC0415
+
+  dataset = data.load(config.data, config.data_args, config.seed)
+  task = build_task(config, dataset.num_classes)
+  batch = dataset.splits["train"].read(jax.numpy.arange(1))
+  return nn.tabulate(task.model, jax.random.PRNGKey(0), compute_flops=True)(batch["image"])
+
+
+def main(argv: list[str]) -> None:
+  if not FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO; --verbosity=0 shows it
+  if len(argv) > 1:
+    raise UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag")
+  config = jaxdl_flags.config_from_flags()
+  if config.mode == "summary":
+    print(summarize(config))
+    return
+  if not FLAGS.workdir:
+    raise UsageError("--workdir is required: the directory for checkpoints, metrics and plots")
+  if config.mode == "eval":
+    print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in loop.evaluate_checkpoint(config, FLAGS.workdir).items()))
+    return
+  result = loop.train_and_evaluate(config, FLAGS.workdir)
+  print("final: " + " ".join(f"{k}={v:.4f}" for k, v in sorted(result["final"].items())))
+  print(f"trained {result['steps_run']} steps in {result['train_s']:.1f}s; params {result['params_count']:,}; "
+        f"fingerprint {result['params_fingerprint'][:16]}")
+  print(f"results in {os.path.abspath(FLAGS.workdir)}: summary.json, metrics.jsonl, plots/, checkpoints/ "
+        f"(TensorBoard: tensorboard --logdir {FLAGS.workdir})")
+
+
+def _main_reporting_errors(argv: list[str]) -> None:
+  try:
+    main(argv)
+  except UsageError as e:
+    print(f"jaxdl: error: {e}", file=sys.stderr)
+    sys.exit(2)
+  except loop.TrainingStopped as e:
+    print(f"jaxdl: {e}", file=sys.stderr)
+    sys.exit(e.exit_code)
+
+
+def run() -> None:
+  """Console-script entry point."""
+  jax.config.update("jax_compilation_cache_dir", os.path.expanduser("~/.cache/jaxdl/xla"))
+  parallel.initialize_distributed()
+  app.run(_main_reporting_errors, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,1 @@
+"""Layers the curriculum needs beyond flax.linen."""

@@ -1,0 +1,149 @@
+"""Device meshes and the two data-parallel paths: `jax.jit` over a Mesh (default) and classic `pmap`.
+
+Both expose the same small interface to the loop: put_state / put_batch / compile / to_host,
+so the loop never branches on the parallel mode.
+"""
+
+import os
+
+import jax
+import numpy as np
+from flax import jax_utils
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from jaxdl.errors import UsageError
+
+AXES = ("data", "fsdp", "tensor")
+BATCH_AXES = ("data", "fsdp")  # the batch is split over both; fsdp also splits the parameters
+
+
+def initialize_distributed() -> None:
+  """Starts multi-host JAX when launched by SLURM (several tasks) or on a multi-host TPU VM."""
+  slurm_tasks = int(os.environ.get("SLURM_NTASKS", "1"))
+  tpu_hosts = len(os.environ.get("TPU_WORKER_HOSTNAMES", "").split(",")) if "TPU_WORKER_HOSTNAMES" in os.environ else 1
+  if slurm_tasks > 1 or tpu_hosts > 1 or "JAX_COORDINATOR_ADDRESS" in os.environ:
+    jax.distributed.initialize()  # reads the SLURM / TPU / JAX_* environment itself
+
+
+def parse_mesh(spec: str, num_devices: int) -> dict[str, int]:
+  """`data=-1,fsdp=2` -> {"data": n/2, "fsdp": 2, "tensor": 1}; one axis may be -1 (the rest)."""
+  sizes = dict.fromkeys(AXES, 1)
+  for item in filter(None, (s.strip() for s in spec.split(","))):
+    name, _, value = item.partition("=")
+    if name not in AXES:
+      raise UsageError(f"--mesh: unknown axis {name!r}; axes are {', '.join(AXES)}")
+    try:
+      sizes[name] = int(value)
+    except ValueError:
+      raise UsageError(f"--mesh: axis {name} needs an integer size, got {value!r}") from None
+  free = [name for name, size in sizes.items() if size == -1]
+  fixed = int(np.prod([size for size in sizes.values() if size != -1]))
+  if len(free) > 1 or any(size == 0 or size < -1 for size in sizes.values()):
+    raise UsageError(f"--mesh={spec}: sizes must be positive, with at most one -1")
+  if free:
+    sizes[free[0]] = num_devices // fixed if num_devices % fixed == 0 else 0
+  if int(np.prod(list(sizes.values()))) != num_devices:
+    raise UsageError(f"--mesh={spec} does not cover the {num_devices} devices")
+  if sizes["tensor"] > 1:
+    raise UsageError("--mesh: tensor > 1 needs tensor-parallel partitioning, which no model declares yet; "
+                     "use the data and fsdp axes")
+  return sizes
+
+
+def _fsdp_spec(shape: tuple[int, ...], fsdp: int) -> P:
+  """Shards the largest axis that fsdp divides; small or indivisible arrays stay replicated."""
+  if fsdp == 1 or not shape:
+    return P()
+  for axis in sorted(range(len(shape)), key=lambda a: -shape[a]):
+    if shape[axis] % fsdp == 0:
+      return P(*([None] * axis + ["fsdp"]))
+  return P()
+
+
+class JitParallel:
+  """`jax.jit` with a ("data", "fsdp", "tensor") Mesh: batch split over data x fsdp."""
+
+  axis_name = None
+
+  def __init__(self, mesh_spec: str, devices=None):
+    devices = list(devices if devices is not None else jax.devices())
+    sizes = parse_mesh(mesh_spec, len(devices))
+    self.mesh = Mesh(np.asarray(devices).reshape([sizes[a] for a in AXES]), AXES)
+    self.num_replicas = sizes["data"] * sizes["fsdp"]
+    self._batch = NamedSharding(self.mesh, P(BATCH_AXES))
+    self._replicated = NamedSharding(self.mesh, P())
+
+  def state_shardings(self, abstract_state):
+    fsdp = self.mesh.shape["fsdp"]
+    return jax.tree.map(lambda x: NamedSharding(self.mesh, _fsdp_spec(x.shape, fsdp)), abstract_state)
+
+  def init(self, init_fn, *args):
+    shardings = self.state_shardings(jax.eval_shape(init_fn, *args))
+    return jax.jit(init_fn, out_shardings=shardings)(*args)
+
+  def put_state(self, state):
+    return jax.device_put(state, self.state_shardings(state))
+
+  def put_batch(self, batch):
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(self._batch, x), batch)
+
+  def compile_train_step(self, step_fn):
+    return jax.jit(step_fn, donate_argnums=0)
+
+  def compile_eval_step(self, eval_fn):
+    return jax.jit(eval_fn)
+
+  def to_host(self, tree):
+    return jax.device_get(tree)
+
+  def to_global(self, tree):
+    """The single logical copy of a state (the identity here; unreplicates under pmap)."""
+    return tree
+
+
+class PmapParallel:
+  """`jax.pmap` over the local devices, gradients averaged with `lax.pmean` over axis "batch"."""
+
+  axis_name = "batch"
+
+  def __init__(self, mesh_spec: str = "", devices=None):
+    del mesh_spec  # pmap always uses every local device
+    self.devices = list(devices if devices is not None else jax.local_devices())
+    self.num_replicas = len(self.devices)
+    self._stacked = NamedSharding(Mesh(np.asarray(self.devices), (self.axis_name,)), P(self.axis_name))
+
+  def init(self, init_fn, *args):
+    return self.put_state(jax.jit(init_fn)(*args))
+
+  def put_state(self, state):
+    return jax_utils.replicate(state, self.devices)
+
+  def put_batch(self, batch):
+    n = len(self.devices)  # (B, ...) -> (devices, B / devices, ...)
+    return jax.tree.map(lambda x: jax.device_put(x.reshape(n, -1, *x.shape[1:]), self._stacked), batch)
+
+  def compile_train_step(self, step_fn):
+    return jax.pmap(step_fn, axis_name=self.axis_name, donate_argnums=0, devices=self.devices)
+
+  def compile_eval_step(self, eval_fn):
+    return jax.pmap(eval_fn, axis_name=self.axis_name, devices=self.devices)
+
+  def to_host(self, tree):
+    return jax.device_get(tree)
+
+  def to_global(self, tree):
+    return jax_utils.unreplicate(tree)
+
+
+MODES = {"jit": JitParallel, "pmap": PmapParallel}
+
+
+def create(mode: str, mesh_spec: str, batch_size: int):
+  """The parallel path for `--parallel_mode`, checking that the batch splits evenly over replicas."""
+  if mode not in MODES:
+    raise UsageError(f"--parallel_mode={mode}; choose one of: {', '.join(MODES)}")
+  parallel = MODES[mode](mesh_spec)
+  if batch_size % parallel.num_replicas or batch_size % jax.process_count():
+    raise UsageError(f"--batch_size={batch_size} must be divisible by the {parallel.num_replicas} data-parallel "
+                     "devices")
+  return parallel

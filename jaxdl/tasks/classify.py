@@ -1,0 +1,67 @@
+"""Image classification: cross-entropy (optionally label-smoothed) or multiclass SVM loss, accuracy."""
+
+import dataclasses
+import math
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxdl import losses
+from jaxdl.errors import UsageError
+from jaxdl.registry import tasks
+
+_LOSSES = ("cross_entropy", "hinge")
+
+
+@tasks.register("classify")
+@dataclasses.dataclass(frozen=True)
+class Classify:
+  """`--task_args` set the fields after `num_classes`."""
+
+  model: nn.Module
+  num_classes: int
+  loss: str = "cross_entropy"
+  label_smoothing: float = 0.0
+  l1: float = 0.0  # weight of sum |w|
+  l2: float = 0.0  # weight of sum w^2 (the notes' lambda R(W))
+
+  monitor = "accuracy"  # the eval metric that picks the best checkpoint
+  monitor_mode = "max"
+
+  def __post_init__(self):
+    if self.loss not in _LOSSES:
+      raise UsageError(f"--task_args loss={self.loss!r}; choose one of: {', '.join(_LOSSES)}")
+
+  def init(self, rng, batch) -> dict[str, Any]:
+    params_rng, dropout_rng = jax.random.split(rng)
+    variables = self.model.init({"params": params_rng, "dropout": dropout_rng}, batch["image"], train=False)
+    return dict(variables)
+
+  def _per_example_loss(self, logits, labels):
+    if self.loss == "hinge":
+      return losses.multiclass_hinge(logits, labels)
+    return losses.softmax_cross_entropy(logits, labels, self.label_smoothing)
+
+  def expected_initial_loss(self) -> float:
+    """The loss of near-zero scores: log(C) for softmax, C - 1 margins of 1 for the SVM."""
+    return float(self.num_classes - 1) if self.loss == "hinge" else math.log(self.num_classes)
+
+  def loss_fn(self, params, model_state, batch, rng):
+    variables = {"params": params, **model_state}
+    logits, new_state = self.model.apply(variables, batch["image"], train=True, rngs={"dropout": rng},
+                                         mutable=list(model_state))
+    data_loss = self._per_example_loss(logits, batch["label"]).mean()
+    loss = data_loss
+    if self.l1:
+      loss += self.l1 * losses.l1_penalty(params)
+    if self.l2:
+      loss += self.l2 * losses.l2_penalty(params)
+    accuracy = (logits.argmax(-1) == batch["label"]).mean()
+    return loss, ({"loss": loss, "accuracy": accuracy}, dict(new_state))
+
+  def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
+    logits = self.model.apply({"params": params, **model_state}, batch["image"], train=False)
+    return {"loss": self._per_example_loss(logits, batch["label"]),
+            "accuracy": (logits.argmax(-1) == batch["label"]).astype(jnp.float32)}

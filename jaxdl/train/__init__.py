@@ -1,0 +1,1 @@
+"""The training loop and what surrounds it: state, steps, checkpoints, logs, plots, summary."""

@@ -1,0 +1,225 @@
+"""The training loop: one jitted, donated `train_step`; logging, eval and checkpoints around it, never inside.
+
+A run killed at any point and restarted with the same flags resumes from its last checkpoint
+and ends bit-identical to an uninterrupted run: the step's keys are fold_in(rng, step), the
+data order is a function of (seed, step), and logged train metrics are sums kept in the state.
+"""
+
+import contextlib
+import math
+import os
+import signal
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import tqdm
+from absl import logging
+
+from jaxdl.config import Config, differences, from_flagfile, to_flagfile
+from jaxdl.data import pipeline
+from jaxdl.errors import UsageError
+from jaxdl.train import plots, summary as summary_lib
+from jaxdl.train import state as state_lib
+from jaxdl.train.checkpoint import Checkpoints
+from jaxdl.train.setup import Setup, build
+from jaxdl.train.step import make_eval_step, make_train_step
+from jaxdl.train.writer import MetricWriter
+
+
+class TrainingStopped(Exception):
+  """The run stopped before its last step; `exit_code` tells the CLI how."""
+
+  exit_code = 1
+
+
+class Diverged(TrainingStopped):
+  pass
+
+
+class Interrupted(TrainingStopped):
+  exit_code = 143  # 128 + SIGTERM, what schedulers expect of a preempted job
+
+
+def prepare_workdir(workdir: str, config: Config) -> None:
+  """Checks the workdir is writable and that an existing run in it was started with these flags."""
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, ".write_test"), "w"):
+      pass
+    os.remove(os.path.join(workdir, ".write_test"))
+  except OSError as e:
+    raise UsageError(f"--workdir={workdir} is not a writable directory ({e.strerror})") from None
+  path = os.path.join(workdir, "flags.txt")
+  if os.path.exists(path):
+    with open(path) as f:
+      diffs = differences(from_flagfile(f.read()), config)
+    if diffs:
+      raise UsageError(f"--workdir={workdir} holds a run with other flags ({'; '.join(diffs)}); "
+                       "use a new --workdir or the same flags")
+  with open(path + ".tmp", "w") as f:
+    f.write(to_flagfile(config))
+  os.replace(path + ".tmp", path)
+
+
+def init_state(setup: Setup, config: Config):
+  """The initial (sharded or replicated) train state, shaped by one training batch."""
+  sample = setup.dataset.splits["train"].read(np.arange(config.batch_size))
+  create = lambda rng, batch: state_lib.create(setup.task, setup.tx, rng, batch)  # noqa: E731
+  return setup.parallel.init(create, jax.random.PRNGKey(config.seed), sample), sample
+
+
+def evaluate(setup: Setup, eval_step, state, batch_size: int) -> dict[str, float]:
+  """Means of the task's per-example metrics over every example of each eval split."""
+  out = {}
+  for split in setup.dataset.eval_splits:
+    totals = None
+    for batch in pipeline.eval_batches(setup.dataset.splits[split], batch_size):
+      sums = eval_step(state.params, state.model_state, setup.parallel.put_batch(batch))
+      totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+    totals = jax.device_get(setup.parallel.to_global(totals))
+    out.update({f"{split}_{k}": float(v / totals["count"]) for k, v in totals.items() if k != "count"})
+  return out
+
+
+def check_initial_loss(setup: Setup, state, batch) -> dict[str, float]:
+  """The notes' first babysitting check: at step 0 the loss should be near its chance value."""
+  host = setup.parallel.to_global(state)
+  loss = float(jax.jit(setup.task.loss_fn)(host.params, host.model_state, batch, host.rng)[0])
+  expected = setup.task.expected_initial_loss()
+  if not math.isfinite(loss) or abs(loss - expected) > 0.5 * expected:
+    logging.warning("initial loss %.4g is far from the expected %.4g (log C for softmax): check the "
+                    "initialization, the output layer and the labels", loss, expected)
+  return {"loss": loss, "expected_loss": expected}
+
+
+@contextlib.contextmanager
+def stop_requests():
+  """Turns SIGTERM and Ctrl-C into a request the loop honours at the next step boundary."""
+  requested: list[int] = []
+  handler = lambda signum, frame: requested.append(signum)  # noqa: E731
+  previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+  try:
+    yield requested
+  finally:
+    for s, h in previous.items():
+      signal.signal(s, h)
+
+
+def _raise_if_diverged(setup: Setup, state, ckpt: Checkpoints) -> None:
+  bad = int(jax.device_get(setup.parallel.to_global(state.bad_step)))
+  if bad >= 0:
+    ckpt.wait()
+    last = ckpt.latest_step()
+    where = f"the last good checkpoint is step {last} in {ckpt.directory}" if last else "no checkpoint was saved"
+    raise Diverged(f"loss became NaN/Inf at step {bad + 1}; stopped there, {where}")
+
+
+def train_and_evaluate(config: Config, workdir: str) -> dict:
+  """Trains `config` in `workdir` (resuming what is there), evaluates, writes summary.json; returns it."""
+  wall_start = time.perf_counter()
+  prepare_workdir(workdir, config)
+  setup = build(config)
+  parallel, task = setup.parallel, setup.task
+  state, sample = init_state(setup, config)
+  dataset = setup.dataset
+  monitor = f"{dataset.eval_splits[0]}_{task.monitor}"
+  ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, monitor, task.monitor_mode)
+  train_iter = pipeline.train_batches(dataset.splits["train"], config.batch_size, config.seed)
+  start = ckpt.latest_step() or 0
+  if start:
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
+                            parallel.to_global(state))
+    restored, data_state = ckpt.restore(start, abstract)
+    state = parallel.put_state(restored)
+    train_iter.set_state(data_state)
+    print(f"jaxdl: resuming from step {start} in {ckpt.directory}", file=sys.stderr)
+  writer = MetricWriter(workdir, resume_step=start)
+  if start == 0:
+    writer.write(0, "init", check_initial_loss(setup, state, sample))
+
+  train_step = parallel.compile_train_step(make_train_step(task, setup.tx, parallel.axis_name))
+  eval_step = parallel.compile_eval_step(make_eval_step(task, parallel.axis_name))
+  batches = pipeline.device_prefetch(train_iter, parallel.put_batch)
+  final, postfix, loop_s, timed_steps = {}, {}, 0.0, 0
+  train_start = time.perf_counter()
+  bar = tqdm.tqdm(total=config.steps, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr,
+                  mininterval=0.5 if sys.stderr.isatty() else 30, desc=f"{config.model} on {config.data}")
+  try:
+    with stop_requests() as stop:
+      loop_start = None
+      for step in range(start + 1, config.steps + 1):
+        batch, data_state = next(batches)
+        state, _ = train_step(state, batch)
+        if loop_start is None:  # time steady-state steps only: the first one compiles
+          jax.block_until_ready(state.step)
+          loop_start, first_step = time.perf_counter(), step
+        bar.update()
+        last = step == config.steps
+        if step % config.log_every == 0 or last or stop:
+          _raise_if_diverged(setup, state, ckpt)
+          sums = jax.device_get(parallel.to_global(state.metric_sums))
+          train = {k: float(v / sums["steps"]) for k, v in sums.items() if k != "steps"}
+          writer.write(step, "train", train)
+          state = state_lib.reset_metric_sums(state)
+          postfix["loss"] = f"{train['loss']:.4f}"
+          bar.set_postfix(postfix, refresh=False)
+        metrics = None
+        if (config.eval_every and step % config.eval_every == 0) or last:
+          metrics = evaluate(setup, eval_step, state, config.batch_size)
+          writer.write(step, "eval", metrics)
+          postfix[monitor] = f"{metrics[monitor]:.4f}"
+          bar.set_postfix(postfix, refresh=False)
+          final = metrics
+        if step % config.checkpoint_every == 0 or last or stop:
+          _raise_if_diverged(setup, state, ckpt)
+          ckpt.save(step, parallel.to_global(state), data_state, {monitor: metrics[monitor]} if metrics else None)
+        if stop:
+          ckpt.wait()
+          raise Interrupted(f"stopped by signal {stop[0]} after step {step}; checkpoint saved in "
+                            f"{ckpt.directory}: rerun the same command to resume")
+      jax.block_until_ready(state)
+      if loop_start is not None:
+        loop_s, timed_steps = time.perf_counter() - loop_start, config.steps - first_step
+    train_s = time.perf_counter() - train_start
+    if not final:  # nothing left to train: a finished run asked again
+      final = evaluate(setup, eval_step, state, config.batch_size)
+    ckpt.wait()
+    best_step = ckpt.best_step()
+  finally:
+    bar.close()
+    writer.close()
+    ckpt.close()
+  plots.plot_metrics(workdir)
+  params = parallel.to_global(state).params
+  result = {
+      "final": final, "steps": config.steps, "steps_run": config.steps - start,
+      "wall_s": time.perf_counter() - wall_start, "train_s": train_s,
+      "steps_per_s": timed_steps / loop_s if loop_s else None,
+      "params_count": state_lib.count_params(params),
+      "params_fingerprint": summary_lib.params_fingerprint(params),
+      "best_checkpoint_step": best_step,
+      **summary_lib.provenance(),
+  }
+  summary_lib.write_summary(workdir, result)
+  return result
+
+
+def evaluate_checkpoint(config: Config, workdir: str) -> dict[str, float]:
+  """`--mode=eval`: the eval metrics of the latest checkpoint in `workdir`."""
+  setup = build(config)
+  state, _ = init_state(setup, config)
+  ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, "unused", "max")
+  try:
+    step = ckpt.latest_step()
+    if step is None:
+      raise UsageError(f"--mode=eval: no checkpoint in {ckpt.directory}; train first with --mode=train")
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
+                            setup.parallel.to_global(state))
+    restored, _ = ckpt.restore(step, abstract)
+  finally:
+    ckpt.close()
+  eval_step = setup.parallel.compile_eval_step(make_eval_step(setup.task, setup.parallel.axis_name))
+  return {"step": step, **evaluate(setup, eval_step, setup.parallel.put_state(restored), config.batch_size)}

@@ -1,0 +1,59 @@
+"""Builds a run's pieces (data, model, task, optimizer, devices) from a Config, by registry name."""
+
+import dataclasses
+from typing import Any
+
+import jax.numpy as jnp
+import optax
+
+import jaxdl.models  # noqa: F401  (registers the model families)
+import jaxdl.tasks  # noqa: F401  (registers the tasks)
+from jaxdl import args, data, optim, parallel, registry
+from jaxdl.config import Config
+from jaxdl.data.source import Dataset
+from jaxdl.errors import UsageError
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+  dataset: Dataset
+  task: Any
+  tx: optax.GradientTransformation
+  parallel: Any
+
+
+def build_task(config: Config, num_classes: int):
+  """The task around the model `--model` with `--model_args`, computing in `--dtype`."""
+  model_cls = registry.models.get(config.model)
+  model_kwargs = args.parse(config.model_args, model_cls, "model_args")
+  if "dtype" in args.parameters(model_cls):
+    model_kwargs.setdefault("dtype", DTYPES[config.dtype])
+  if "num_classes" in args.parameters(model_cls):
+    model_kwargs["num_classes"] = num_classes
+  model = model_cls(**model_kwargs)
+  task_cls = registry.tasks.get(config.task)
+  return task_cls(model=model, num_classes=num_classes, **args.parse(config.task_args, task_cls, "task_args"))
+
+
+def build_optimizer(config: Config) -> optax.GradientTransformation:
+  if config.grad_accum_steps < 1:
+    raise UsageError(f"--grad_accum_steps must be >= 1, got {config.grad_accum_steps}")
+  updates = config.steps // config.grad_accum_steps  # the schedule counts optimizer updates
+  schedule_fn = registry.schedules.get(config.schedule)
+  schedule = optim.schedule(config.schedule, config.lr, updates, config.warmup_steps // config.grad_accum_steps,
+                            **args.parse(config.schedule_args, schedule_fn, "schedule_args"))
+  return optim.create(config.optim, schedule, weight_decay=config.weight_decay, clip_norm=config.clip_norm,
+                      accumulate_steps=config.grad_accum_steps, **optim.optimizer_args(config.optim, config.optim_args))
+
+
+def build(config: Config) -> Setup:
+  if config.dtype not in DTYPES:
+    raise UsageError(f"--dtype={config.dtype}; choose one of: {', '.join(DTYPES)}")
+  dataset = data.load(config.data, config.data_args, config.seed)
+  if config.batch_size > len(dataset.splits["train"]):
+    raise UsageError(f"--batch_size={config.batch_size} exceeds the {len(dataset.splits['train'])} training "
+                     f"examples of --data={config.data}")
+  return Setup(dataset=dataset, task=build_task(config, dataset.num_classes), tx=build_optimizer(config),
+               parallel=parallel.create(config.parallel_mode, config.mesh, config.batch_size))

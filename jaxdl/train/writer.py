@@ -1,0 +1,43 @@
+"""Metric rows to `metrics.jsonl` (the record resume compares) and to TensorBoard."""
+
+import json
+import os
+
+import tensorboardX
+
+
+class MetricWriter:
+  """Appends {"step", "split", metrics...} rows; on resume, first drops rows past the restored step."""
+
+  def __init__(self, workdir: str, resume_step: int):
+    self.path = os.path.join(workdir, "metrics.jsonl")
+    rows = [r for r in read_rows(self.path) if r["step"] <= resume_step]
+    with open(self.path, "w") as f:
+      f.writelines(json.dumps(r) + "\n" for r in rows)
+    self._file = open(self.path, "a")
+    self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+  def write(self, step: int, split: str, metrics: dict[str, float]) -> None:
+    row = {"step": step, "split": split, **{k: float(v) for k, v in metrics.items()}}
+    self._file.write(json.dumps(row) + "\n")
+    self._file.flush()
+    for name, value in metrics.items():
+      self._tb.add_scalar(f"{split}/{name}", float(value), step)
+
+  def close(self) -> None:
+    self._file.close()
+    self._tb.close()
+
+
+def read_rows(path: str) -> list[dict]:
+  """The rows of a metrics.jsonl file; a last line cut short by a kill is ignored."""
+  if not os.path.exists(path):
+    return []
+  rows = []
+  with open(path) as f:
+    for line in f:
+      try:
+        rows.append(json.loads(line))
+      except json.JSONDecodeError:
+        break
+  return rows
