@@ -1,0 +1,27 @@
+"""Test set-up: 8 fake CPU devices (before JAX starts), quiet absl logging, helpers for the CLI."""
+
+import os
+
+os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+from absl import logging  # noqa: E402
+
+logging.set_verbosity(logging.WARNING)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_jaxdl(*flags: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+  """Runs `python -m jaxdl FLAGS...` in a fresh process, as a user would."""
+  return subprocess.run([sys.executable, "-m", "jaxdl", *flags], cwd=REPO, capture_output=True, text=True,
+                        timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def workdir(tmp_path):
+  return str(tmp_path / "run")
