@@ -12,9 +12,11 @@ import types
 import typing
 from typing import Any
 
+import flax.linen as nn
+
 from jaxdl.errors import UsageError
 
-_SKIPPED_FIELDS = {"parent", "name"}  # flax.linen bookkeeping, never a hyperparameter
+_MODULE_FIELDS = {"parent", "name"}  # flax.linen bookkeeping, never a hyperparameter
 
 
 def parameters(target: Any) -> dict[str, tuple[Any, Any]]:
@@ -25,10 +27,11 @@ def parameters(target: Any) -> dict[str, tuple[Any, Any]]:
     target = target.func
   if dataclasses.is_dataclass(target):
     hints = typing.get_type_hints(target)
+    skipped = _MODULE_FIELDS if isinstance(target, type) and issubclass(target, nn.Module) else set()
     out = {}
     for f in dataclasses.fields(target):
       required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-      if f.name in _SKIPPED_FIELDS or not f.init or (required and f.name not in bound):
+      if f.name in skipped or not f.init or (required and f.name not in bound):
         continue  # required fields (a task's model, say) are wired by code, not set by flags
       out[f.name] = (hints.get(f.name, Any), bound.get(f.name, f.default))
     return out

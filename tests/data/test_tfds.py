@@ -1,0 +1,55 @@
+"""`tfds:NAME` through tfds.data_source, on a tiny builder prepared here (no download, no TensorFlow)."""
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from jaxdl.data import load
+from jaxdl.errors import UsageError
+
+
+class TinyDigits(tfds.core.GeneratorBasedBuilder):
+  """28x28x1 uint8 images, 10 classes; `Tensor` features so preparing needs no TensorFlow."""
+
+  VERSION = tfds.core.Version("1.0.0")
+
+  def _info(self):
+    return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+        "image": tfds.features.Tensor(shape=(28, 28, 1), dtype=np.uint8),
+        "label": tfds.features.ClassLabel(num_classes=10)}))
+
+  def _split_generators(self, dl_manager):
+    return {"train": self._generate_examples(48, 0), "test": self._generate_examples(16, 1)}
+
+  def _generate_examples(self, n, seed):
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+      yield i, {"image": rng.integers(0, 256, (28, 28, 1), dtype=np.uint8), "label": i % 10}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+  d = str(tmp_path_factory.mktemp("tfds"))
+  TinyDigits(data_dir=d, file_format="array_record").download_and_prepare()
+  return d
+
+
+def test_reads_splits_and_scales(data_dir):
+  ds = load("tfds:tiny_digits", f"data_dir={data_dir},pad_to=32")
+  assert {k: len(v) for k, v in ds.splits.items()} == {"train": 48, "test": 16}
+  assert ds.num_classes == 10
+  batch = ds.splits["train"].read(np.array([0, 5, 11]))
+  assert batch["image"].shape == (3, 32, 32, 1) and batch["image"].dtype == np.float32
+  assert 0.0 <= batch["image"].min() and batch["image"].max() <= 1.0
+  labels = ds.splits["train"].read(np.arange(48))["label"]  # TFDS shuffles on write: compare counts
+  np.testing.assert_array_equal(np.bincount(labels), np.bincount(np.arange(48) % 10))
+
+
+def test_unprepared_set_names_the_build_command(tmp_path):
+  with pytest.raises(UsageError, match="tfds build mnist --data_dir=.* --file_format=array_record"):
+    load("tfds:mnist", f"data_dir={tmp_path}")
+
+
+def test_unknown_set(tmp_path):
+  with pytest.raises(UsageError, match="unknown TFDS data set"):
+    load("tfds:no_such_set_xyz", f"data_dir={tmp_path}")
