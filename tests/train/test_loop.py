@@ -1,0 +1,90 @@
+"""The training loop end to end: outputs, determinism, divergence guard, flag checks on resume."""
+
+import dataclasses
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from jaxdl.config import Config, load_flagfile
+from jaxdl.errors import UsageError
+from jaxdl.train import loop
+from jaxdl.train.writer import read_rows
+
+# A small, fast run: an MLP on the native 8x8 digits.
+FAST = Config(data="digits", data_args="image_size=8", model="mlp", model_args="depth=1,width=64", optim="adam",
+              lr=3e-3, batch_size=64, steps=40, log_every=10, eval_every=20, checkpoint_every=20)
+
+SUMMARY_KEYS = {"final", "steps", "wall_s", "train_s", "steps_per_s", "params_count", "params_fingerprint", "device",
+                "versions", "git_revision"}
+
+
+def test_run_writes_everything_design_lists(workdir):
+  result = loop.train_and_evaluate(FAST, workdir)
+  for name in ("flags.txt", "metrics.jsonl", "summary.json", "plots/loss.png", "plots/accuracy.png"):
+    assert os.path.getsize(os.path.join(workdir, name)) > 0, name
+  assert any(f.startswith("events.out.tfevents") for f in os.listdir(os.path.join(workdir, "tensorboard")))
+  assert sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()) == [20, 40]
+  summary = json.load(open(os.path.join(workdir, "summary.json")))
+  assert SUMMARY_KEYS <= set(summary)
+  assert summary == json.loads(json.dumps(result))
+  assert summary["params_count"] == 64 * 64 + 64 + 64 * 10 + 10
+  assert summary["final"]["test_accuracy"] > 0.8 and len(summary["params_fingerprint"]) == 64
+  assert set(summary["versions"]) == {"jaxdl", "jax", "flax"}
+  rows = read_rows(os.path.join(workdir, "metrics.jsonl"))
+  assert [(r["step"], r["split"]) for r in rows] == [
+      (0, "init"), (10, "train"), (20, "train"), (20, "eval"), (30, "train"), (40, "train"), (40, "eval")]
+  # The notes' first babysitting check: the loss at step 0 is logged against log(C).
+  assert rows[0]["expected_loss"] == pytest.approx(math.log(10))
+  assert abs(rows[0]["loss"] - math.log(10)) < 0.5
+  assert rows[-1]["test_accuracy"] == summary["final"]["test_accuracy"]
+  assert open(os.path.join(workdir, "flags.txt")).read().startswith("--data=digits\n")
+
+
+def test_same_flags_and_seed_give_the_same_bits(tmp_path):
+  a = loop.train_and_evaluate(FAST, str(tmp_path / "a"))
+  b = loop.train_and_evaluate(FAST, str(tmp_path / "b"))
+  c = loop.train_and_evaluate(dataclasses.replace(FAST, seed=1), str(tmp_path / "c"))
+  assert a["params_fingerprint"] == b["params_fingerprint"] != c["params_fingerprint"]
+  assert read_rows(str(tmp_path / "a" / "metrics.jsonl")) == read_rows(str(tmp_path / "b" / "metrics.jsonl"))
+
+
+def test_more_steps_on_a_finished_run_continue_it_exactly(tmp_path):
+  straight = loop.train_and_evaluate(FAST, str(tmp_path / "straight"))
+  loop.train_and_evaluate(dataclasses.replace(FAST, steps=20), str(tmp_path / "split"))
+  resumed = loop.train_and_evaluate(FAST, str(tmp_path / "split"))
+  assert resumed["steps_run"] == 20
+  assert resumed["params_fingerprint"] == straight["params_fingerprint"]
+  train_rows = lambda run: [r for r in read_rows(str(tmp_path / run / "metrics.jsonl")) if r["split"] != "eval"]  # noqa
+  assert train_rows("split") == train_rows("straight")
+
+
+def test_a_workdir_refuses_other_flags_and_lists_them(workdir):
+  loop.train_and_evaluate(dataclasses.replace(FAST, steps=10, eval_every=0), workdir)
+  with pytest.raises(UsageError, match=r"--lr: workdir has 0.003, command has 0.1; --seed: workdir has 0, command"):
+    loop.train_and_evaluate(dataclasses.replace(FAST, steps=10, lr=0.1, seed=2), workdir)
+
+
+def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(workdir):
+  config = dataclasses.replace(FAST, optim="sgd", lr=1e10, model_args="depth=3,width=64", steps=30, checkpoint_every=1,
+                               log_every=1, eval_every=0)
+  with pytest.raises(loop.Diverged, match=r"loss became NaN/Inf at step (\d+)") as info:
+    loop.train_and_evaluate(config, workdir)
+  bad = int(info.value.args[0].split("step ")[1].split(";")[0])
+  saved = sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit())
+  assert saved and max(saved) == bad - 1
+  assert f"last good checkpoint is step {bad - 1}" in info.value.args[0]
+  rows = read_rows(os.path.join(workdir, "metrics.jsonl"))
+  assert all(np.isfinite(r["loss"]) for r in rows)  # no NaN row was written
+  assert loop.evaluate_checkpoint(config, workdir)["step"] == bad - 1  # the kept checkpoint restores intact
+
+
+def test_default_experiment_reaches_98_percent_in_under_30_s(tmp_path):
+  """`make run`'s experiment: LeNet-5 on digits, test accuracy >= 0.98, training < 30 s."""
+  config = load_flagfile(os.path.join(os.path.dirname(__file__), "../../experiments/digits_lenet5.flags"))
+  result = loop.train_and_evaluate(config, str(tmp_path))
+  assert result["final"]["test_accuracy"] >= 0.98
+  assert result["train_s"] < 30
+  assert result["params_count"] == 61_706
