@@ -7,11 +7,14 @@ import tensorboardX
 
 
 class MetricWriter:
-  """Appends {"step", "split", metrics...} rows; on resume, first drops rows past the restored step."""
+  """Appends {"step", "split", metrics...} rows; on resume, first drops rows past the restored step.
+
+  Starting from step 0 drops every row, so a run killed before its first checkpoint starts clean.
+  """
 
   def __init__(self, workdir: str, resume_step: int):
     self.path = os.path.join(workdir, "metrics.jsonl")
-    rows = [r for r in read_rows(self.path) if r["step"] <= resume_step]
+    rows = [r for r in read_rows(self.path) if r["step"] <= resume_step] if resume_step else []
     with open(self.path, "w") as f:
       f.writelines(json.dumps(r) + "\n" for r in rows)
     self._file = open(self.path, "a")

@@ -1,0 +1,58 @@
+"""A run killed with SIGKILL at any point and restarted with the same command ends bit-identical."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jaxdl.config import Config, to_flagfile
+from jaxdl.train import loop
+from jaxdl.train.writer import read_rows
+from tests.conftest import REPO, run_jaxdl
+
+CONFIG = Config(data="digits", data_args="image_size=8", model="mlp", model_args="depth=2,width=64,dropout=0.1",
+                optim="adam", lr=1e-3, schedule="cosine", batch_size=32, steps=300, log_every=5, eval_every=50,
+                checkpoint_every=20, keep_checkpoints=2)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("straight"))
+  result = loop.train_and_evaluate(CONFIG, workdir)
+  return result["params_fingerprint"], read_rows(os.path.join(workdir, "metrics.jsonl"))
+
+
+def kill_when_logged(workdir: str, flagfile: str, step: int) -> int:
+  """Starts the run and SIGKILLs it as soon as metrics.jsonl shows `step`; returns the step it saw."""
+  proc = subprocess.Popen([sys.executable, "-m", "jaxdl", f"--flagfile={flagfile}", f"--workdir={workdir}"],
+                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  seen, deadline = -1, time.time() + 240
+  while proc.poll() is None and time.time() < deadline:
+    rows = read_rows(os.path.join(workdir, "metrics.jsonl"))
+    seen = rows[-1]["step"] if rows else -1
+    if seen >= step:
+      proc.send_signal(signal.SIGKILL)
+      break
+    time.sleep(0.002)
+  proc.wait()
+  assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+  return seen
+
+
+@pytest.mark.parametrize("kill_at", [5, 135, 285], ids=["before-first-checkpoint", "middle", "near-the-end"])
+def test_sigkill_then_same_command_gives_identical_params_and_metrics(tmp_path, uninterrupted, kill_at):
+  workdir = str(tmp_path / "run")
+  flagfile = str(tmp_path / "experiment.flags")
+  with open(flagfile, "w") as f:
+    f.write(to_flagfile(CONFIG))
+  seen = kill_when_logged(workdir, flagfile, kill_at)
+  assert not os.path.exists(os.path.join(workdir, "summary.json")) and seen < CONFIG.steps
+  proc = run_jaxdl(f"--flagfile={flagfile}", f"--workdir={workdir}")
+  assert proc.returncode == 0, proc.stderr
+  fingerprint, rows = uninterrupted
+  assert json.load(open(os.path.join(workdir, "summary.json")))["params_fingerprint"] == fingerprint
+  assert read_rows(os.path.join(workdir, "metrics.jsonl")) == rows
