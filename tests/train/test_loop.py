@@ -88,3 +88,10 @@ def test_default_experiment_reaches_98_percent_in_under_30_s(tmp_path):
   assert result["final"]["test_accuracy"] >= 0.98
   assert result["train_s"] < 30
   assert result["params_count"] == 61_706
+
+
+def test_pmap_path_trains_like_the_jit_path(tmp_path):
+  jit = loop.train_and_evaluate(FAST, str(tmp_path / "jit"))
+  pmap = loop.train_and_evaluate(dataclasses.replace(FAST, parallel_mode="pmap"), str(tmp_path / "pmap"))
+  assert pmap["final"]["test_accuracy"] == pytest.approx(jit["final"]["test_accuracy"], abs=0.01)
+  assert pmap["final"]["test_loss"] == pytest.approx(jit["final"]["test_loss"], rel=1e-3)

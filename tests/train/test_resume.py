@@ -26,8 +26,8 @@ def uninterrupted(tmp_path_factory):
   return result["params_fingerprint"], read_rows(os.path.join(workdir, "metrics.jsonl"))
 
 
-def kill_when_logged(workdir: str, flagfile: str, step: int) -> int:
-  """Starts the run and SIGKILLs it as soon as metrics.jsonl shows `step`; returns the step it saw."""
+def kill_when_logged(workdir: str, flagfile: str, step: int, sig=signal.SIGKILL) -> subprocess.Popen:
+  """Starts the run and sends `sig` as soon as metrics.jsonl shows `step`; returns the ended process."""
   proc = subprocess.Popen([sys.executable, "-m", "jaxdl", f"--flagfile={flagfile}", f"--workdir={workdir}"],
                           cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   seen, deadline = -1, time.time() + 240
@@ -35,12 +35,12 @@ def kill_when_logged(workdir: str, flagfile: str, step: int) -> int:
     rows = read_rows(os.path.join(workdir, "metrics.jsonl"))
     seen = rows[-1]["step"] if rows else -1
     if seen >= step:
-      proc.send_signal(signal.SIGKILL)
+      proc.send_signal(sig)
       break
     time.sleep(0.002)
   proc.wait()
-  assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-  return seen
+  assert seen < CONFIG.steps, "the run ended before it could be killed"
+  return proc
 
 
 @pytest.mark.parametrize("kill_at", [5, 135, 285], ids=["before-first-checkpoint", "middle", "near-the-end"])
@@ -49,10 +49,25 @@ def test_sigkill_then_same_command_gives_identical_params_and_metrics(tmp_path, 
   flagfile = str(tmp_path / "experiment.flags")
   with open(flagfile, "w") as f:
     f.write(to_flagfile(CONFIG))
-  seen = kill_when_logged(workdir, flagfile, kill_at)
-  assert not os.path.exists(os.path.join(workdir, "summary.json")) and seen < CONFIG.steps
+  proc = kill_when_logged(workdir, flagfile, kill_at)
+  assert proc.returncode == -signal.SIGKILL and not os.path.exists(os.path.join(workdir, "summary.json"))
   proc = run_jaxdl(f"--flagfile={flagfile}", f"--workdir={workdir}")
   assert proc.returncode == 0, proc.stderr
   fingerprint, rows = uninterrupted
   assert json.load(open(os.path.join(workdir, "summary.json")))["params_fingerprint"] == fingerprint
   assert read_rows(os.path.join(workdir, "metrics.jsonl")) == rows
+
+
+def test_sigterm_checkpoints_exits_143_and_resumes_exactly(tmp_path, uninterrupted):
+  workdir = str(tmp_path / "run")
+  flagfile = str(tmp_path / "experiment.flags")
+  with open(flagfile, "w") as f:
+    f.write(to_flagfile(CONFIG))
+  proc = kill_when_logged(workdir, flagfile, 100, sig=signal.SIGTERM)
+  assert proc.returncode == 143
+  saved = [int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()]
+  assert max(saved) >= 100  # a checkpoint at or after the step the signal came
+  proc = run_jaxdl(f"--flagfile={flagfile}", f"--workdir={workdir}")
+  assert proc.returncode == 0, proc.stderr
+  assert json.load(open(os.path.join(workdir, "summary.json")))["params_fingerprint"] == uninterrupted[0]
+  assert read_rows(os.path.join(workdir, "metrics.jsonl")) == uninterrupted[1]

@@ -1,0 +1,76 @@
+"""Loop overhead: the full jaxdl loop vs a bare loop of the same jitted step on the same data, one process.
+
+The full loop has the progress bar, metric logging, TensorBoard, the NaN guard, the grain
+pipeline with device prefetch and asynchronous checkpoints at the experiment's cadence. The
+bare loop replays the same batches, already on the device, through the same compiled step.
+Both time steady-state steps only (after the first, compiling step). Periodic evaluation is
+off in both (it is work, not overhead); the full loop's final eval is outside its timing.
+Prints one JSON line; `ratio` = full / bare time per step (goal <= 1.05).
+
+  python bench/loop_overhead.py [--experiment=experiments/digits_lenet5.flags] [--repeats=3]
+"""
+
+import dataclasses
+import json
+import os
+import statistics
+import tempfile
+import time
+
+import jax
+from absl import app, flags, logging
+
+from jaxdl.config import load_flagfile
+from jaxdl.data import pipeline
+from jaxdl.train import loop
+from jaxdl.train.setup import build
+from jaxdl.train.step import make_train_step
+
+_FLAGFILE = flags.DEFINE_string("experiment", os.path.join(os.path.dirname(__file__), "..", "experiments",
+                                                         "digits_lenet5.flags"), "Experiment flag file to time.")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Interleaved repeats of each loop; medians are reported.")
+
+
+def bare_seconds_per_step(config) -> float:
+  setup = build(config)
+  state, _ = loop.init_state(setup, config)
+  step = setup.parallel.compile_train_step(make_train_step(setup.task, setup.tx, setup.parallel.axis_name))
+  it = pipeline.train_batches(setup.dataset.splits["train"], config.batch_size, config.seed)
+  batches = [setup.parallel.put_batch(next(it)) for _ in range(config.steps)]
+  jax.block_until_ready(batches)
+  state, _ = step(state, batches[0])
+  jax.block_until_ready(state)
+  start = time.perf_counter()
+  for batch in batches[1:]:
+    state, _ = step(state, batch)
+  jax.block_until_ready(state)
+  return (time.perf_counter() - start) / (config.steps - 1)
+
+
+def full_seconds_per_step(config) -> float:
+  with tempfile.TemporaryDirectory() as workdir:
+    return 1.0 / loop.train_and_evaluate(config, workdir)["steps_per_s"]
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  config = dataclasses.replace(load_flagfile(_FLAGFILE.value), eval_every=0)
+  bare, full = [], []
+  for _ in range(_REPEATS.value):
+    bare.append(bare_seconds_per_step(config))
+    full.append(full_seconds_per_step(config))
+  result = {
+      "benchmark": "loop_overhead", "experiment": os.path.basename(_FLAGFILE.value), "steps": config.steps,
+      "log_every": config.log_every, "checkpoint_every": config.checkpoint_every, "repeats": _REPEATS.value,
+      "bare_ms_per_step": round(1e3 * statistics.median(bare), 3),
+      "full_ms_per_step": round(1e3 * statistics.median(full), 3),
+      "ratio": round(statistics.median(full) / statistics.median(bare), 4),
+      "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
+      "all_bare_ms": [round(1e3 * x, 3) for x in bare], "all_full_ms": [round(1e3 * x, 3) for x in full],
+  }
+  print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main)
