@@ -90,3 +90,12 @@ def test_console_script_trains_and_reports_where_results_are(tmp_path):
                         timeout=300)
   assert proc.returncode == 0, proc.stderr
   assert "final: test_accuracy=" in proc.stdout and f"results in {tmp_path}" in proc.stdout
+
+
+def test_mnist_experiment_runs_on_idx_files(tmp_path):
+  d = write_mnist_like(str(tmp_path / "mnist"), n_train=300, n_test=50)
+  proc = run_jaxdl("--flagfile=experiments/mnist_lenet5.flags", f"--data=idx:{d}",
+                   "--data_args=pad_to=32,val_size=50", "--batch_size=32", "--steps=20", "--warmup_steps=5",
+                   f"--workdir={tmp_path}/run")
+  assert proc.returncode == 0, proc.stderr
+  assert "val_accuracy=" in proc.stdout and "test_accuracy=" in proc.stdout and "params 61,706" in proc.stdout

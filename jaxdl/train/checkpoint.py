@@ -16,6 +16,7 @@ class Checkpoints:
     best = policies.BestN(get_metric_fn=lambda metrics: metrics[monitor], reverse=monitor_mode == "min", n=1,
                           keep_checkpoints_without_metrics=False)
     options = ocp.CheckpointManagerOptions(
+        best_fn=lambda metrics: metrics[monitor], best_mode=monitor_mode,  # makes orbax write the metrics
         preservation_policy=policies.AnyPreservationPolicy([policies.LatestN(n=keep), best]),
         enable_async_checkpointing=True, cleanup_tmp_directories=True, create=True)
     self._manager = ocp.CheckpointManager(self.directory, options=options)

@@ -10,19 +10,31 @@ import matplotlib.pyplot as plt  # noqa: E402
 from jaxdl.train.writer import read_rows  # noqa: E402
 
 
+def series(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float]]]:
+  """{"train": [(step, value)], "test": [...], ...}: train rows hold `metric`, eval rows `<split>_<metric>`."""
+  out: dict[str, list[tuple[int, float]]] = {}
+  for row in rows:
+    if row["split"] == "train" and metric in row:
+      out.setdefault("train", []).append((row["step"], row[metric]))
+    elif row["split"] == "eval":
+      for key, value in row.items():
+        if key.endswith(f"_{metric}"):
+          out.setdefault(key[:-len(metric) - 1], []).append((row["step"], value))
+  return out
+
+
 def plot_metrics(workdir: str, metrics: tuple[str, ...] = ("loss", "accuracy")) -> list[str]:
-  """Writes plots/<metric>.png for each metric that some split logged; returns their paths."""
+  """Writes plots/<metric>.png for each metric that was logged; returns their paths."""
   rows = read_rows(os.path.join(workdir, "metrics.jsonl"))
   os.makedirs(os.path.join(workdir, "plots"), exist_ok=True)
   paths = []
   for metric in metrics:
-    splits = sorted({r["split"] for r in rows if metric in r and r["split"] != "init"})
-    if not splits:
+    curves = series(rows, metric)
+    if not curves:
       continue
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    for split in splits:
-      points = [(r["step"], r[metric]) for r in rows if r["split"] == split and metric in r]
-      ax.plot(*zip(*points), marker="o" if split != "train" else None, markersize=3, label=split)
+    for label, points in curves.items():
+      ax.plot(*zip(*points), marker=None if label == "train" else "o", markersize=3, label=label)
     ax.set(xlabel="step", ylabel=metric, title=f"{metric} ({os.path.basename(os.path.abspath(workdir))})")
     if metric == "loss":
       ax.set_yscale("log")

@@ -8,10 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from jaxdl.config import Config, load_flagfile
+from jaxdl.config import Config
 from jaxdl.errors import UsageError
 from jaxdl.train import loop
 from jaxdl.train.writer import read_rows
+from tests.conftest import run_jaxdl
 
 # A small, fast run: an MLP on the native 8x8 digits.
 FAST = Config(data="digits", data_args="image_size=8", model="mlp", model_args="depth=1,width=64", optim="adam",
@@ -82,12 +83,16 @@ def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(workdir):
 
 
 def test_default_experiment_reaches_98_percent_in_under_30_s(tmp_path):
-  """`make run`'s experiment: LeNet-5 on digits, test accuracy >= 0.98, training < 30 s."""
-  config = load_flagfile(os.path.join(os.path.dirname(__file__), "../../experiments/digits_lenet5.flags"))
-  result = loop.train_and_evaluate(config, str(tmp_path))
-  assert result["final"]["test_accuracy"] >= 0.98
-  assert result["train_s"] < 30
-  assert result["params_count"] == 61_706
+  """`make run`'s experiment, run as `make run` runs it (one CPU device): LeNet-5 on digits,
+  test accuracy >= 0.98 with training under 30 s."""
+  proc = run_jaxdl("--flagfile=experiments/digits_lenet5.flags", f"--workdir={tmp_path}", env={"XLA_FLAGS": ""})
+  assert proc.returncode == 0, proc.stderr
+  summary = json.load(open(tmp_path / "summary.json"))
+  assert summary["final"]["test_accuracy"] >= 0.98
+  assert summary["train_s"] < 30
+  assert summary["params_count"] == 61_706 and summary["device"].startswith("1 x cpu")
+  assert "step/s" in proc.stderr and "loss=" in proc.stderr  # the progress bar
+  assert f"results in {tmp_path}" in proc.stdout and "final: test_accuracy=" in proc.stdout
 
 
 def test_pmap_path_trains_like_the_jit_path(tmp_path):
@@ -95,3 +100,28 @@ def test_pmap_path_trains_like_the_jit_path(tmp_path):
   pmap = loop.train_and_evaluate(dataclasses.replace(FAST, parallel_mode="pmap"), str(tmp_path / "pmap"))
   assert pmap["final"]["test_accuracy"] == pytest.approx(jit["final"]["test_accuracy"], abs=0.01)
   assert pmap["final"]["test_loss"] == pytest.approx(jit["final"]["test_loss"], rel=1e-3)
+
+
+def test_bfloat16_compute_keeps_float32_params(workdir):
+  result = loop.train_and_evaluate(dataclasses.replace(FAST, dtype="bfloat16"), workdir)
+  assert result["final"]["test_accuracy"] > 0.8
+
+
+def test_initial_loss_far_from_log_c_warns(caplog):
+  """A model whose initial scores are huge starts far above log(C): the babysitting check says so."""
+  import flax.linen as nn
+  from jaxdl.tasks.classify import Classify
+  from jaxdl.train import setup as setup_lib
+
+  class Loud(nn.Module):
+    @nn.compact
+    def __call__(self, x, train=False):
+      return nn.Dense(10, kernel_init=nn.initializers.normal(100.0))(x.reshape(len(x), -1))
+
+  config = dataclasses.replace(FAST, steps=2)
+  setup = dataclasses.replace(setup_lib.build(config), task=Classify(model=Loud(), num_classes=10))
+  state, sample = loop.init_state(setup, config)
+  with caplog.at_level("WARNING", logger="absl"):
+    row = loop.check_initial_loss(setup, state, sample)
+  assert row["loss"] > 10 * row["expected_loss"]
+  assert "far from the expected" in caplog.text
