@@ -3,15 +3,16 @@
 import os
 import sys
 
+import flax.linen as nn
 import jax
+import numpy as np
 from absl import app, flags, logging
 
+from jaxdl import data, parallel
 from jaxdl import flags as jaxdl_flags
-from jaxdl import parallel
 from jaxdl.errors import UsageError
 from jaxdl.train import loop
 from jaxdl.train.setup import build_task
-from jaxdl import data
 
 FLAGS = flags.FLAGS
 
@@ -27,12 +28,11 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 def summarize(config) -> str:
   """`--mode=summary`: the model's per-layer table (output shapes, parameters) for one input batch."""
-  import flax.linen as nn  # noqa: PLC0415
-
   dataset = data.load(config.data, config.data_args, config.seed)
   task = build_task(config, dataset.num_classes)
-  batch = dataset.splits["train"].read(jax.numpy.arange(1))
-  return nn.tabulate(task.model, jax.random.PRNGKey(0), compute_flops=True)(batch["image"])
+  batch = dataset.splits["train"].read(np.arange(1))
+  return nn.tabulate(task.model, jax.random.PRNGKey(0), compute_flops=True,
+                     console_kwargs={"force_terminal": sys.stdout.isatty(), "width": 120})(batch["image"])
 
 
 def main(argv: list[str]) -> None:
