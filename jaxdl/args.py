@@ -5,6 +5,7 @@ flax module, a `functools.partial` of one, or a plain function's keyword argumen
 new hyperparameter needs no parser change.
 """
 
+import collections.abc
 import dataclasses
 import functools
 import inspect
@@ -67,7 +68,7 @@ def _convert(text: str, typ: Any, where: str) -> Any:
       except UsageError:
         pass
     raise UsageError(f"{where}: cannot read {text!r} as {typ}")
-  if origin is tuple or typ is tuple:
+  if origin in (tuple, list, collections.abc.Sequence) or typ is tuple:
     inner = text[1:-1] if text.startswith("(") and text.endswith(")") else text
     elem = type_args[0] if type_args else str
     return tuple(_convert(part, elem, where) for part in _split_top_level(inner))

@@ -4,6 +4,10 @@ import os
 
 os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# The non-partitionable threefry compiles model inits ~3x faster on CPU (ResNet18: 7 s -> 2 s,
+# measured); values differ from the default but are still independent of sharding. Set in the
+# environment so the jaxdl processes that tests start draw the same bits as in-process runs.
+os.environ["JAX_THREEFRY_PARTITIONABLE"] = "0"
 
 import subprocess  # noqa: E402
 import sys  # noqa: E402

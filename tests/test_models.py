@@ -1,4 +1,5 @@
-"""Every registered model: shapes, finite outputs, pinned parameter counts; forward passes against NumPy."""
+"""Every registered model: pinned parameter counts (jax.eval_shape), shapes and finite outputs;
+the small models' forward passes against NumPy."""
 
 import chex
 import jax
@@ -7,34 +8,118 @@ import numpy as np
 import pytest
 
 import jaxdl.models  # noqa: F401
+from jaxdl import args
 from jaxdl.errors import InputShapeError
-from jaxdl.models import lenet, mlp
+from jaxdl.models import fractalnet, inception, lenet, mlp
 from jaxdl.registry import models
 from tests.reference import layers as ref
 
-# (input side, channels, parameter count at 10 classes)
+# name -> (input side, channels, classes, parameter count). The CNN families at 224x224x3 and
+# 1,000 classes equal torchvision's weights; WRN-28-10 at 32x32 the paper's 36.5M.
 PINNED = {
-    "lenet5": (32, 1, 61_706),             # LeCun et al. 1998: 156 + 2,416 + 48,120 + 10,164 + 850
-    "lenet_modern": (28, 1, 1_256_080),    # the notes' table: 520 + 25,050 + 1,225,500 + 5,010
-    "linear": (8, 1, 650),                 # 64 x 10 + 10
-    "mlp": (8, 1, 64 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10),
+    "lenet5": (32, 1, 10, 61_706),             # LeCun et al. 1998: 156 + 2,416 + 48,120 + 10,164 + 850
+    "lenet_modern": (28, 1, 10, 1_256_080),    # the notes' table: 520 + 25,050 + 1,225,500 + 5,010
+    "linear": (8, 1, 10, 650),                 # 64 x 10 + 10
+    "mlp": (8, 1, 10, 64 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10),
+    "alexnet": (224, 3, 1000, 61_100_840),
+    "vgg11": (224, 3, 1000, 132_863_336),
+    "vgg13": (224, 3, 1000, 133_047_848),
+    "vgg16": (224, 3, 1000, 138_357_544),
+    "vgg19": (224, 3, 1000, 143_667_240),
+    "vgg11_bn": (224, 3, 1000, 132_868_840),
+    "vgg13_bn": (224, 3, 1000, 133_053_736),
+    "vgg16_bn": (224, 3, 1000, 138_365_992),
+    "vgg19_bn": (224, 3, 1000, 143_678_248),
+    "resnet18": (224, 3, 1000, 11_689_512),
+    "resnet34": (224, 3, 1000, 21_797_672),
+    "resnet50": (224, 3, 1000, 25_557_032),
+    "resnet101": (224, 3, 1000, 44_549_160),
+    "resnet152": (224, 3, 1000, 60_192_808),
+    "wide_resnet50_2": (224, 3, 1000, 68_883_240),
+    "resnext50_32x4d": (224, 3, 1000, 25_028_904),
+    "densenet121": (224, 3, 1000, 7_978_856),
+    "googlenet": (224, 3, 1000, 13_004_888),   # with the auxiliary heads; 6,624,904 without (below)
+    "wrn28_10": (32, 3, 10, 36_479_194),
+    "fractalnet": (32, 3, 10, None),           # no reference count; the conv count is checked below
 }
+
+
+def params_of(model, side, channels):
+  x = jax.ShapeDtypeStruct((1, side, side, channels), jnp.float32)
+  return jax.eval_shape(model.init, jax.random.PRNGKey(0), x)["params"]
 
 
 def count(tree):
   return sum(x.size for x in jax.tree.leaves(tree))
 
 
-@pytest.mark.parametrize("name", models.names())
-def test_registered_model_shapes_counts_and_finite_outputs(name):
-  side, channels, params = PINNED[name]
-  model = models.get(name)(num_classes=10)
+def test_every_registered_model_is_pinned():
+  assert sorted(PINNED) == models.names()
+
+
+@pytest.mark.parametrize("name", [n for n, p in PINNED.items() if p[3] is not None])
+def test_parameter_count(name):
+  side, channels, classes, expected = PINNED[name]
+  assert count(params_of(models.get(name)(num_classes=classes), side, channels)) == expected
+
+
+def test_googlenet_without_auxiliary_heads():
+  assert count(params_of(inception.GoogLeNet(num_classes=1000, aux_logits=False), 224, 3)) == 6_624_904
+
+
+def test_fractal_block_has_2_to_the_c_minus_1_convs():
+  for columns in (1, 2, 3, 4):
+    params = params_of(fractalnet.FractalNet(columns=columns, widths=(8,)), 16, 3)
+    convs = [k for k in params["FractalBlock_0"] if k.startswith("ConvNormAct")]
+    assert len(convs) == 2 ** columns - 1
+
+
+# Small configurations of every family for real forward passes on 16x16 (the full-size ones
+# compile for minutes on 2 cores: `make test-all` runs them).
+SMALL = {
+    "alexnet": "stem=small,hidden=64", "vgg11_bn": "stem=small", "resnet18": "stem=small,width=8",
+    "resnet50": "stem=small,width=8,stage_sizes=(1,1,1,1)", "resnext50_32x4d": "stem=small,stage_sizes=(1,1,1,1)",
+    "wrn28_10": "depth=10,widen=1", "densenet121": "stem=small,block_sizes=(2,2),growth=8",
+    "googlenet": "stem=small", "fractalnet": "columns=2,widths=(8,16)",
+}
+
+
+def forward(name, model_args, side=32, channels=3):
+  cls = models.get(name)
+  model = cls(num_classes=10, **args.parse(model_args, cls, "model_args"))
   x = jnp.asarray(np.random.default_rng(0).uniform(size=(2, side, side, channels)), jnp.float32)
-  assert count(jax.eval_shape(model.init, jax.random.PRNGKey(0), x)) == params
-  variables = model.init(jax.random.PRNGKey(0), x)
-  logits = model.apply(variables, x, train=True, rngs={"dropout": jax.random.PRNGKey(1)})
-  chex.assert_shape(logits, (2, 10))
-  chex.assert_tree_all_finite(logits)
+  variables = jax.jit(model.init)(jax.random.PRNGKey(0), x)
+  train = jax.jit(lambda v, x: model.apply(v, x, train=True, rngs={"dropout": jax.random.PRNGKey(1)},
+                                           mutable=list(set(v) - {"params"})))
+  out, new_state = train(variables, x)
+  logits, aux = out if isinstance(out, tuple) else (out, [])
+  assert len(aux) == (2 if name == "googlenet" else 0)  # GoogLeNet's auxiliary heads, in training only
+  chex.assert_shape([logits, *aux], (2, 10))
+  chex.assert_tree_all_finite((logits, aux))
+  eval_logits = jax.jit(lambda v, x: model.apply(v, x, train=False))(variables, x)
+  chex.assert_shape(eval_logits, (2, 10))
+  chex.assert_tree_all_finite(eval_logits)
+  return variables, new_state
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_small_configuration_forward(name):
+  variables, new_state = forward(name, SMALL[name], side=32 if name.startswith("vgg") else 16)
+  if "batch_stats" in variables:  # training updated the running statistics
+    assert not all(jax.tree.leaves(jax.tree.map(np.allclose, new_state["batch_stats"], variables["batch_stats"])))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in PINNED if PINNED[n][0] != 224])
+def test_full_size_forward_small_inputs(name):
+  side, channels, _, _ = PINNED[name]
+  forward(name, "", side, channels)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in PINNED if PINNED[n][0] == 224])
+def test_full_size_forward_small_stem(name):
+  forward(name, "stem=small" if "stem" in args.parameters(models.get(name)) else "")
 
 
 def _np(tree):

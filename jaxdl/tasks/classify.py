@@ -26,6 +26,7 @@ class Classify:
   label_smoothing: float = 0.0
   l1: float = 0.0  # weight of sum |w|
   l2: float = 0.0  # weight of sum w^2 (the notes' lambda R(W))
+  aux_weight: float = 0.3  # auxiliary classifiers' loss weight (GoogLeNet, Szegedy et al. 2014)
 
   monitor = "accuracy"  # the eval metric that picks the best checkpoint
   monitor_mode = "max"
@@ -50,10 +51,12 @@ class Classify:
 
   def loss_fn(self, params, model_state, batch, rng):
     variables = {"params": params, **model_state}
-    logits, new_state = self.model.apply(variables, batch["image"], train=True, rngs={"dropout": rng},
-                                         mutable=list(model_state))
-    data_loss = self._per_example_loss(logits, batch["label"]).mean()
-    loss = data_loss
+    out, new_state = self.model.apply(variables, batch["image"], train=True, rngs={"dropout": rng},
+                                      mutable=list(model_state))
+    logits, aux = out if isinstance(out, tuple) else (out, [])  # models with auxiliary heads return both
+    loss = self._per_example_loss(logits, batch["label"]).mean()
+    for aux_logits in aux:
+      loss += self.aux_weight * self._per_example_loss(aux_logits, batch["label"]).mean()
     if self.l1:
       loss += self.l1 * losses.l1_penalty(params)
     if self.l2:

@@ -24,14 +24,20 @@ class Setup:
   parallel: Any
 
 
-def build_task(config: Config, num_classes: int):
-  """The task around the model `--model` with `--model_args`, computing in `--dtype`."""
+def build_task(config: Config, num_classes: int, norm_axis_name: str | None = None):
+  """The task around the model `--model` with `--model_args`, computing in `--dtype`.
+
+  `norm_axis_name` (pmap's axis) lets BatchNorm average its statistics across devices.
+  """
   model_cls = registry.models.get(config.model)
   model_kwargs = args.parse(config.model_args, model_cls, "model_args")
-  if "dtype" in args.parameters(model_cls):
+  fields = args.parameters(model_cls)
+  if "dtype" in fields:
     model_kwargs.setdefault("dtype", DTYPES[config.dtype])
-  if "num_classes" in args.parameters(model_cls):
+  if "num_classes" in fields:
     model_kwargs["num_classes"] = num_classes
+  if "norm_axis_name" in fields:
+    model_kwargs["norm_axis_name"] = norm_axis_name
   model = model_cls(**model_kwargs)
   task_cls = registry.tasks.get(config.task)
   return task_cls(model=model, num_classes=num_classes, **args.parse(config.task_args, task_cls, "task_args"))
@@ -55,5 +61,6 @@ def build(config: Config) -> Setup:
   if config.batch_size > len(dataset.splits["train"]):
     raise UsageError(f"--batch_size={config.batch_size} exceeds the {len(dataset.splits['train'])} training "
                      f"examples of --data={config.data}")
-  return Setup(dataset=dataset, task=build_task(config, dataset.num_classes), tx=build_optimizer(config),
-               parallel=parallel.create(config.parallel_mode, config.mesh, config.batch_size))
+  strategy = parallel.create(config.parallel_mode, config.mesh, config.batch_size)
+  return Setup(dataset=dataset, task=build_task(config, dataset.num_classes, strategy.axis_name),
+               tx=build_optimizer(config), parallel=strategy)
