@@ -34,7 +34,8 @@ _REPEATS = flags.DEFINE_integer("repeats", 3, "Interleaved repeats of each loop;
 def bare_seconds_per_step(config) -> float:
   setup = build(config)
   state, _ = loop.init_state(setup, config)
-  step = setup.parallel.compile_train_step(make_train_step(setup.task, setup.tx, setup.parallel.axis_name))
+  step = setup.parallel.compile_train_step(
+      make_train_step(setup.task, setup.tx, setup.parallel.axis_name, setup.augment))
   it = pipeline.train_batches(setup.dataset.splits["train"], config.batch_size, config.seed)
   batches = [setup.parallel.put_batch(next(it)) for _ in range(config.steps)]
   jax.block_until_ready(batches)

@@ -12,6 +12,7 @@ class Config:
   # Data, model, task
   data: str = "digits"
   data_args: str = ""
+  augment: str = ""
   model: str = "lenet5"
   model_args: str = ""
   task: str = "classify"

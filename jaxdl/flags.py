@@ -16,14 +16,17 @@ from jaxdl.parallel import MODES
 from jaxdl.train.setup import DTYPES
 
 _D = Config()
-MODES_OF_RUN = ("train", "eval", "summary")
+MODES_OF_RUN = ("train", "eval", "summary", "augment_preview")
 
 # Where and what
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics, plots and summary.json.")
 flags.DEFINE_enum("mode", _D.mode, MODES_OF_RUN, "train (resumes if the workdir has checkpoints), eval "
-                  "(evaluate the latest checkpoint) or summary (per-layer table of the model).")
+                  "(evaluate the latest checkpoint), summary (per-layer table of the model) or augment_preview (a PNG "
+                  "grid of augmented training samples).")
 flags.DEFINE_string("data", _D.data, "digits | idx:DIR (MNIST-format files) | tfds:NAME (a prepared TFDS set).")
 flags.DEFINE_string("data_args", _D.data_args, "key=value,... for the data source, e.g. pad_to=32.")
+flags.DEFINE_string("augment", _D.augment, "Training-batch augmentations in order, e.g. flip,crop=4,mixup=0.2 "
+                    "(flip, crop, jitter, rotate, randaugment, mixup, cutmix).")
 flags.DEFINE_enum("model", _D.model, registry.models.names(), "Model by registered name.")
 flags.DEFINE_string("model_args", _D.model_args, "key=value,... for the model's fields, e.g. depth=3,width=512.")
 flags.DEFINE_enum("task", _D.task, registry.tasks.names(), "Task by registered name.")

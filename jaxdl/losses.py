@@ -7,7 +7,11 @@ import optax
 
 def softmax_cross_entropy(logits, labels, label_smoothing: float = 0.0):
   """L_i = -log softmax(s)_{y_i}, against labels smoothed by `label_smoothing`; shape (B,)."""
-  targets = jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+  return soft_cross_entropy(logits, jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype), label_smoothing)
+
+
+def soft_cross_entropy(logits, targets, label_smoothing: float = 0.0):
+  """Cross-entropy against a distribution over classes (mixup / cutmix targets); shape (B,)."""
   if label_smoothing:
     targets = optax.smooth_labels(targets, label_smoothing)
   return optax.softmax_cross_entropy(logits, targets)

@@ -11,7 +11,8 @@ from absl import app, flags, logging
 from jaxdl import data, parallel
 from jaxdl import flags as jaxdl_flags
 from jaxdl.errors import UsageError
-from jaxdl.train import loop
+from jaxdl.data import augment
+from jaxdl.train import loop, plots
 from jaxdl.train.setup import build_task
 
 FLAGS = flags.FLAGS
@@ -35,6 +36,22 @@ def summarize(config) -> str:
                      console_kwargs={"force_terminal": sys.stdout.isatty(), "width": 120})(batch["image"])
 
 
+def augment_preview(config, workdir: str) -> str:
+  """`--mode=augment_preview`: 4 training images, each followed by 7 augmented versions of it."""
+  dataset = data.load(config.data, config.data_args, config.seed)
+  fn = augment.parse(config.augment, dataset.num_classes)
+  if fn is None:
+    raise UsageError("--mode=augment_preview needs --augment, e.g. --augment=flip,crop=4,cutmix")
+  originals = dataset.splits["train"].read(np.arange(4))
+  rows = []
+  for i in range(4):
+    batch = {k: np.repeat(v[i:i + 1], 7, axis=0) for k, v in originals.items()}
+    augmented = jax.jit(fn)(jax.random.PRNGKey(config.seed + i), batch)["image"]
+    rows += [originals["image"][i], *np.asarray(augmented)]
+  return plots.image_grid(os.path.join(workdir, "plots", "augment_preview.png"), np.stack(rows),
+                          f"--augment={config.augment} (first column: original)")
+
+
 def main(argv: list[str]) -> None:
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO; --verbosity=0 shows it
@@ -46,6 +63,9 @@ def main(argv: list[str]) -> None:
     return
   if not FLAGS.workdir:
     raise UsageError("--workdir is required: the directory for checkpoints, metrics and plots")
+  if config.mode == "augment_preview":
+    print(f"wrote {augment_preview(config, FLAGS.workdir)}")
+    return
   if config.mode == "eval":
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in loop.evaluate_checkpoint(config, FLAGS.workdir).items()))

@@ -99,3 +99,11 @@ def test_mnist_experiment_runs_on_idx_files(tmp_path):
                    f"--workdir={tmp_path}/run")
   assert proc.returncode == 0, proc.stderr
   assert "val_accuracy=" in proc.stdout and "test_accuracy=" in proc.stdout and "params 61,706" in proc.stdout
+
+
+def test_augment_preview_writes_a_png_grid(tmp_path):
+  proc = run_jaxdl("--mode=augment_preview", "--augment=flip,crop=4,rotate=20,cutmix", f"--workdir={tmp_path}")
+  assert proc.returncode == 0, proc.stderr
+  path = tmp_path / "plots" / "augment_preview.png"
+  assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+  assert_usage_error(run_jaxdl("--mode=augment_preview", f"--workdir={tmp_path}"), "needs --augment")

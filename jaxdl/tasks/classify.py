@@ -27,6 +27,7 @@ class Classify:
   l1: float = 0.0  # weight of sum |w|
   l2: float = 0.0  # weight of sum w^2 (the notes' lambda R(W))
   aux_weight: float = 0.3  # auxiliary classifiers' loss weight (GoogLeNet, Szegedy et al. 2014)
+  tta_flip: bool = False  # evaluate on the mean logits of each image and its mirror image
 
   monitor = "accuracy"  # the eval metric that picks the best checkpoint
   monitor_mode = "max"
@@ -40,9 +41,14 @@ class Classify:
     variables = self.model.init({"params": params_rng, "dropout": dropout_rng}, batch["image"], train=False)
     return dict(variables)
 
-  def _per_example_loss(self, logits, labels):
+  def _per_example_loss(self, logits, labels, targets=None):
+    """Against integer labels, or the soft `targets` that mixup/cutmix leave in the batch."""
     if self.loss == "hinge":
+      if targets is not None:
+        raise UsageError("--augment mixup/cutmix make soft labels, which need --task_args=loss=cross_entropy")
       return losses.multiclass_hinge(logits, labels)
+    if targets is not None:
+      return losses.soft_cross_entropy(logits, targets, self.label_smoothing)
     return losses.softmax_cross_entropy(logits, labels, self.label_smoothing)
 
   def expected_initial_loss(self) -> float:
@@ -54,9 +60,10 @@ class Classify:
     out, new_state = self.model.apply(variables, batch["image"], train=True, rngs={"dropout": rng},
                                       mutable=list(model_state))
     logits, aux = out if isinstance(out, tuple) else (out, [])  # models with auxiliary heads return both
-    loss = self._per_example_loss(logits, batch["label"]).mean()
+    targets = batch.get("targets")
+    loss = self._per_example_loss(logits, batch["label"], targets).mean()
     for aux_logits in aux:
-      loss += self.aux_weight * self._per_example_loss(aux_logits, batch["label"]).mean()
+      loss += self.aux_weight * self._per_example_loss(aux_logits, batch["label"], targets).mean()
     if self.l1:
       loss += self.l1 * losses.l1_penalty(params)
     if self.l2:
@@ -65,6 +72,9 @@ class Classify:
     return loss, ({"loss": loss, "accuracy": accuracy}, dict(new_state))
 
   def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
-    logits = self.model.apply({"params": params, **model_state}, batch["image"], train=False)
+    variables = {"params": params, **model_state}
+    logits = self.model.apply(variables, batch["image"], train=False)
+    if self.tta_flip:
+      logits = (logits + self.model.apply(variables, batch["image"][:, :, ::-1], train=False)) / 2
     return {"loss": self._per_example_loss(logits, batch["label"]),
             "accuracy": (logits.argmax(-1) == batch["label"]).astype(jnp.float32)}

@@ -140,7 +140,7 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   if start == 0:
     writer.write(0, "init", check_initial_loss(setup, state, sample))
 
-  train_step = parallel.compile_train_step(make_train_step(task, setup.tx, parallel.axis_name))
+  train_step = parallel.compile_train_step(make_train_step(task, setup.tx, parallel.axis_name, setup.augment))
   eval_step = parallel.compile_eval_step(make_eval_step(task, parallel.axis_name))
   batches = pipeline.device_prefetch(train_iter, parallel.put_batch)
   final, postfix, loop_s, timed_steps = {}, {}, 0.0, 0
@@ -192,6 +192,7 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
     bar.close()
     writer.close()
     ckpt.close()
+    train_iter.close()  # stops grain's prefetch thread, which would otherwise keep a failed process alive
   plots.plot_metrics(workdir)
   params = parallel.to_global(state).params
   result = {

@@ -10,6 +10,22 @@ import matplotlib.pyplot as plt  # noqa: E402
 from jaxdl.train.writer import read_rows  # noqa: E402
 
 
+def image_grid(path: str, images, title: str, columns: int = 8) -> str:
+  """Saves (N, H, W, C) images in [0, 1] as one PNG grid."""
+  rows = -(-len(images) // columns)
+  fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.2, rows * 1.2 + 0.4), dpi=100, squeeze=False)
+  for ax in axes.ravel():
+    ax.axis("off")
+  for ax, img in zip(axes.ravel(), images):
+    ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
+  fig.suptitle(title)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  fig.savefig(path)
+  plt.close(fig)
+  return path
+
+
 def series(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float]]]:
   """{"train": [(step, value)], "test": [...], ...}: train rows hold `metric`, eval rows `<split>_<metric>`."""
   out: dict[str, list[tuple[int, float]]] = {}

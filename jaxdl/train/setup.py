@@ -1,6 +1,7 @@
 """Builds a run's pieces (data, model, task, optimizer, devices) from a Config, by registry name."""
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
@@ -10,6 +11,7 @@ import jaxdl.models  # noqa: F401  (registers the model families)
 import jaxdl.tasks  # noqa: F401  (registers the tasks)
 from jaxdl import args, data, optim, parallel, registry
 from jaxdl.config import Config
+from jaxdl.data import augment
 from jaxdl.data.source import Dataset
 from jaxdl.errors import UsageError
 
@@ -22,6 +24,7 @@ class Setup:
   task: Any
   tx: optax.GradientTransformation
   parallel: Any
+  augment: Callable | None = None  # (key, batch) -> batch, run inside the jitted train step
 
 
 def build_task(config: Config, num_classes: int, norm_axis_name: str | None = None):
@@ -63,4 +66,5 @@ def build(config: Config) -> Setup:
                      f"examples of --data={config.data}")
   strategy = parallel.create(config.parallel_mode, config.mesh, config.batch_size)
   return Setup(dataset=dataset, task=build_task(config, dataset.num_classes, strategy.axis_name),
-               tx=build_optimizer(config), parallel=strategy)
+               tx=build_optimizer(config), parallel=strategy,
+               augment=augment.parse(config.augment, dataset.num_classes))

@@ -7,8 +7,10 @@ import optax
 from jaxdl.train.state import TrainState
 
 
-def make_train_step(task, tx: optax.GradientTransformation, axis_name: str | None = None):
+def make_train_step(task, tx: optax.GradientTransformation, axis_name: str | None = None, augment=None):
   """One optimizer step; under pmap, `axis_name` averages gradients and metrics across devices.
+
+  `augment(key, batch) -> batch` runs first, on a key split from the step's key.
 
   A step whose loss is NaN/Inf leaves params and optimizer state untouched and records its
   number in `bad_step` (first one wins), so the loop can stop with the last good state intact.
@@ -16,6 +18,9 @@ def make_train_step(task, tx: optax.GradientTransformation, axis_name: str | Non
 
   def train_step(state: TrainState, batch):
     rng = jax.random.fold_in(state.rng, state.step)
+    if augment is not None:
+      augment_rng, rng = jax.random.split(rng)
+      batch = augment(augment_rng, batch)
     grad_fn = jax.value_and_grad(task.loss_fn, has_aux=True)
     (loss, (metrics, model_state)), grads = grad_fn(state.params, state.model_state, batch, rng)
     if axis_name is not None:

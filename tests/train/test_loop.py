@@ -126,3 +126,19 @@ def test_initial_loss_far_from_log_c_warns(caplog):
     row = loop.check_initial_loss(setup, state, sample)
   assert row["loss"] > 10 * row["expected_loss"]
   assert "far from the expected" in caplog.text
+
+
+def test_augmented_training_with_soft_labels_and_test_time_flip(tmp_path):
+  config = dataclasses.replace(FAST, augment="crop=1,jitter,mixup=0.2", steps=120, eval_every=0)
+  a = loop.train_and_evaluate(config, str(tmp_path / "a"))
+  b = loop.train_and_evaluate(config, str(tmp_path / "b"))
+  assert a["final"]["test_accuracy"] > 0.8
+  assert a["params_fingerprint"] == b["params_fingerprint"]  # augmentation is keyed by the step: reproducible
+  # Test-time flip averages each image with its mirror: different metrics from the same checkpoint.
+  flipped = loop.evaluate_checkpoint(dataclasses.replace(config, task_args="tta_flip=true"), str(tmp_path / "a"))
+  assert flipped["test_loss"] != pytest.approx(a["final"]["test_loss"])
+
+
+def test_hinge_loss_refuses_mixed_labels(workdir):
+  with pytest.raises(UsageError, match="need --task_args=loss=cross_entropy"):
+    loop.train_and_evaluate(dataclasses.replace(FAST, augment="mixup", task_args="loss=hinge"), workdir)
