@@ -3,12 +3,12 @@
 import os
 import sys
 
-import flax.linen as nn
 import jax
 import numpy as np
 from absl import app, flags, logging
 
 from jaxdl import data, parallel
+from jaxdl.analysis import summary as model_summary
 from jaxdl import flags as jaxdl_flags
 from jaxdl.errors import UsageError
 from jaxdl.data import augment
@@ -28,12 +28,14 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 
 def summarize(config) -> str:
-  """`--mode=summary`: the model's per-layer table (output shapes, parameters) for one input batch."""
+  """`--mode=summary`: per-layer output shapes, parameters and multiply-adds at the data's image size."""
   dataset = data.load(config.data, config.data_args, config.seed)
-  task = build_task(config, dataset.num_classes)
-  batch = dataset.splits["train"].read(np.arange(1))
-  return nn.tabulate(task.model, jax.random.PRNGKey(0), compute_flops=True,
-                     console_kwargs={"force_terminal": sys.stdout.isatty(), "width": 120})(batch["image"])
+  model = build_task(config, dataset.num_classes).model
+  rows = model_summary.layers(model, dataset.image_shape)
+  params = jax.eval_shape(model.init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct((1, *dataset.image_shape),
+                                                                                   np.float32))["params"]
+  total = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))
+  return f"{config.model} on {config.data} {dataset.image_shape}\n" + model_summary.format_table(rows, total)
 
 
 def augment_preview(config, workdir: str) -> str:

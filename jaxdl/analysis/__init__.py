@@ -1,0 +1,1 @@
+"""Model analysis: per-layer summaries (and, later, saliency, Hessians, LR finder)."""
