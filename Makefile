@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/digits_lenet5
 
-.PHONY: run test test-all bench clean
+.PHONY: run test test-all bench bench-cnn clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test-all: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(PY) bench/loop_overhead.py
+
+bench-cnn: $(VENV)/.installed
+	$(PY) bench/cnn_throughput.py
 
 clean:
 	rm -rf $(VENV) runs

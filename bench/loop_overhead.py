@@ -14,43 +14,16 @@ import dataclasses
 import json
 import os
 import statistics
-import tempfile
-import time
 
 import jax
 from absl import app, flags, logging
 
 from jaxdl.config import load_flagfile
-from jaxdl.data import pipeline
-from jaxdl.train import loop
-from jaxdl.train.setup import build
-from jaxdl.train.step import make_train_step
+from timing import bare_seconds_per_step, full_seconds_per_step
 
 _FLAGFILE = flags.DEFINE_string("experiment", os.path.join(os.path.dirname(__file__), "..", "experiments",
                                                          "digits_lenet5.flags"), "Experiment flag file to time.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Interleaved repeats of each loop; medians are reported.")
-
-
-def bare_seconds_per_step(config) -> float:
-  setup = build(config)
-  state, _ = loop.init_state(setup, config)
-  step = setup.parallel.compile_train_step(
-      make_train_step(setup.task, setup.tx, setup.parallel.axis_name, setup.augment))
-  it = pipeline.train_batches(setup.dataset.splits["train"], config.batch_size, config.seed)
-  batches = [setup.parallel.put_batch(next(it)) for _ in range(config.steps)]
-  jax.block_until_ready(batches)
-  state, _ = step(state, batches[0])
-  jax.block_until_ready(state)
-  start = time.perf_counter()
-  for batch in batches[1:]:
-    state, _ = step(state, batch)
-  jax.block_until_ready(state)
-  return (time.perf_counter() - start) / (config.steps - 1)
-
-
-def full_seconds_per_step(config) -> float:
-  with tempfile.TemporaryDirectory() as workdir:
-    return 1.0 / loop.train_and_evaluate(config, workdir)["steps_per_s"]
 
 
 def main(argv):

@@ -35,6 +35,7 @@ class Config:
   eval_every: int = 0
   checkpoint_every: int = 500
   keep_checkpoints: int = 3
+  early_stop_patience: int = 0  # evaluations without improvement before stopping (0: off)
   # Devices and numerics
   mesh: str = "data=-1"
   parallel_mode: str = "jit"

@@ -16,13 +16,15 @@ from jaxdl.parallel import MODES
 from jaxdl.train.setup import DTYPES
 
 _D = Config()
-MODES_OF_RUN = ("train", "eval", "summary", "augment_preview")
+MODES_OF_RUN = ("train", "eval", "summary", "augment_preview", "ensemble")
 
 # Where and what
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics, plots and summary.json.")
 flags.DEFINE_enum("mode", _D.mode, MODES_OF_RUN, "train (resumes if the workdir has checkpoints), eval "
                   "(evaluate the latest checkpoint), summary (per-layer table of the model) or augment_preview (a PNG "
-                  "grid of augmented training samples).")
+                  "grid of augmented training samples) or ensemble (average the predictions of several checkpoints).")
+flags.DEFINE_string("ensemble", "", "--mode=ensemble members: DIR[:STEP],DIR,... (runs of this model; latest "
+                    "checkpoint unless STEP); empty: every checkpoint kept in --workdir (a snapshot ensemble).")
 flags.DEFINE_string("data", _D.data, "digits | idx:DIR (MNIST-format files) | tfds:NAME (a prepared TFDS set).")
 flags.DEFINE_string("data_args", _D.data_args, "key=value,... for the data source, e.g. pad_to=32.")
 flags.DEFINE_string("augment", _D.augment, "Training-batch augmentations in order, e.g. flip,crop=4,mixup=0.2 "
@@ -54,6 +56,8 @@ flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Checkpoint every 
                      lower_bound=1)
 flags.DEFINE_integer("keep_checkpoints", _D.keep_checkpoints, "Keep the last N checkpoints, plus the best.",
                      lower_bound=1)
+flags.DEFINE_integer("early_stop_patience", _D.early_stop_patience, "Stop after N evaluations without improving the "
+                     "monitored eval metric and restore the best checkpoint (0: off).", lower_bound=0)
 
 # Devices and numerics
 flags.DEFINE_string("mesh", _D.mesh, "Device mesh axes data, fsdp, tensor, e.g. data=-1 or data=4,fsdp=2.")

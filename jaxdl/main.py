@@ -12,7 +12,7 @@ from jaxdl.analysis import summary as model_summary
 from jaxdl import flags as jaxdl_flags
 from jaxdl.errors import UsageError
 from jaxdl.data import augment
-from jaxdl.train import loop, plots
+from jaxdl.train import ensemble, loop, plots
 from jaxdl.train.setup import build_task
 
 FLAGS = flags.FLAGS
@@ -67,6 +67,13 @@ def main(argv: list[str]) -> None:
     raise UsageError("--workdir is required: the directory for checkpoints, metrics and plots")
   if config.mode == "augment_preview":
     print(f"wrote {augment_preview(config, FLAGS.workdir)}")
+    return
+  if config.mode == "ensemble":
+    report = ensemble.evaluate_ensemble(config, FLAGS.workdir, FLAGS.ensemble)
+    for member in report["members"]:
+      print(f"member {member['workdir']}@{member['step']}: " +
+            " ".join(f"{k}={v:.4f}" for k, v in member.items() if isinstance(v, float)))
+    print("ensemble: " + " ".join(f"{k}={v:.4f}" for k, v in report.items() if k.startswith("ensemble_")))
     return
   if config.mode == "eval":
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"

@@ -121,6 +121,15 @@ def cosine(learning_rate, steps, alpha: float = 0.0):
   return optax.cosine_decay_schedule(learning_rate, max(1, steps), alpha)
 
 
+@schedules.register("cyclic_cosine")
+def cyclic_cosine(learning_rate, steps, cycles: int = 5):
+  """`cycles` cosine decays from the full rate, restarting each time (Loshchilov & Hutter, 2017): the
+  snapshot-ensemble schedule (Huang et al., 2017) with one snapshot at the end of each cycle."""
+  length = max(1, steps // cycles)
+  return optax.join_schedules([optax.cosine_decay_schedule(learning_rate, length)] * cycles,
+                              [length * i for i in range(1, cycles)])
+
+
 def schedule(name: str, learning_rate: float, steps: int, warmup_steps: int = 0, **hparams) -> optax.Schedule:
   """Schedule `name` over `steps`, after `warmup_steps` of linear warmup from 0."""
   if warmup_steps >= steps > 0:

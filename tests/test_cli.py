@@ -28,7 +28,7 @@ def assert_usage_error(proc, *fragments):
     (["--optim=lion"], ["--optim=lion", "adagrad|adam|adamw|momentum|nesterov|rmsprop|sgd"]),
     (["--model_args=depht=2"], ["--model_args: unknown key 'depht'", "depth"]),
     (["--model_args=depth=two"], ["--model_args depth: expected int, got 'two'"]),
-    (["--data=imagenet"], ["unknown dataset 'imagenet'", "digits, idx, tfds"]),
+    (["--data=imagenet"], ["unknown dataset 'imagenet'", "digits, idx, synthetic, tfds"]),
     (["--mesh=data=3"], ["--mesh=data=3 does not cover"]),
     (["--steps=0"], ["--steps"]),
 ])

@@ -40,7 +40,7 @@ class VGG(nn.Module):
         if self.batch_norm:
           x = batch_norm(train, self.norm_axis_name, dtype=self.dtype)(x)
         x = nn.relu(x)
-      x = nn.max_pool(x, (2, 2), strides=(2, 2))                    # halves H, W
+      x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")    # halves H, W (a 1x1 map stays 1x1)
     if self.stem == "small":
       return nn.Dense(self.num_classes, dtype=self.dtype)(global_avg_pool(x)).astype(jnp.float32)
     x = adaptive_avg_pool(x, (7, 7)).reshape(x.shape[0], -1)        # (B, 25088)

@@ -71,10 +71,22 @@ class Classify:
     accuracy = (logits.argmax(-1) == batch["label"]).mean()
     return loss, ({"loss": loss, "accuracy": accuracy}, dict(new_state))
 
-  def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
+  def logits(self, params, model_state, batch) -> jax.Array:
+    """Eval-mode scores, averaged with the mirror image's under `tta_flip`."""
     variables = {"params": params, **model_state}
     logits = self.model.apply(variables, batch["image"], train=False)
     if self.tta_flip:
       logits = (logits + self.model.apply(variables, batch["image"][:, :, ::-1], train=False)) / 2
+    return logits
+
+  def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
+    logits = self.logits(params, model_state, batch)
     return {"loss": self._per_example_loss(logits, batch["label"]),
             "accuracy": (logits.argmax(-1) == batch["label"]).astype(jnp.float32)}
+
+  def ensemble_fn(self, members, batch) -> dict[str, jax.Array]:
+    """Per-example metrics of the mean of the members' softmax probabilities; members = [(params, state)]."""
+    probs = jnp.mean(jnp.stack([jax.nn.softmax(self.logits(p, s, batch)) for p, s in members]), axis=0)
+    picked = jnp.take_along_axis(probs, batch["label"][:, None], axis=-1)[:, 0]
+    return {"loss": -jnp.log(jnp.maximum(picked, 1e-12)),  # the ensemble's negative log-likelihood
+            "accuracy": (probs.argmax(-1) == batch["label"]).astype(jnp.float32)}

@@ -13,10 +13,15 @@ class Checkpoints:
 
   def __init__(self, directory: str, keep: int, monitor: str, monitor_mode: str):
     self.directory = os.path.abspath(directory)
-    best = policies.BestN(get_metric_fn=lambda metrics: metrics[monitor], reverse=monitor_mode == "min", n=1,
+
+    def rank(metrics):
+      """Orders by the metric, then prefers the earlier step among ties (as early stopping counts them)."""
+      return metrics[monitor], -metrics["step"] if monitor_mode == "max" else metrics["step"]
+
+    best = policies.BestN(get_metric_fn=rank, reverse=monitor_mode == "min", n=1,
                           keep_checkpoints_without_metrics=False)
     options = ocp.CheckpointManagerOptions(
-        best_fn=lambda metrics: metrics[monitor], best_mode=monitor_mode,  # makes orbax write the metrics
+        best_fn=rank, best_mode=monitor_mode,  # best_fn also makes orbax write the metrics
         preservation_policy=policies.AnyPreservationPolicy([policies.LatestN(n=keep), best]),
         enable_async_checkpointing=True, cleanup_tmp_directories=True, create=True)
     self._manager = ocp.CheckpointManager(self.directory, options=options)
@@ -35,7 +40,7 @@ class Checkpoints:
     if step in self._manager.all_steps():
       return
     args = ocp.args.Composite(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state))
-    self._manager.save(step, args=args, metrics=metrics, force=True)
+    self._manager.save(step, args=args, metrics={**metrics, "step": step} if metrics else None, force=True)
 
   def restore(self, step: int, abstract_state):
     """Returns (state, data_state); a damaged checkpoint is a UsageError naming its directory."""

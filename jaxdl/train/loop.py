@@ -24,9 +24,10 @@ from jaxdl.errors import UsageError
 from jaxdl.train import plots, summary as summary_lib
 from jaxdl.train import state as state_lib
 from jaxdl.train.checkpoint import Checkpoints
+from jaxdl.train.early_stopping import EarlyStopping
 from jaxdl.train.setup import Setup, build
 from jaxdl.train.step import make_eval_step, make_train_step
-from jaxdl.train.writer import MetricWriter
+from jaxdl.train.writer import MetricWriter, read_rows
 
 
 class TrainingStopped(Exception):
@@ -108,6 +109,11 @@ def stop_requests():
       signal.signal(s, h)
 
 
+def abstract_state(state):
+  """Shapes, dtypes and shardings of `state`: what orbax restores into."""
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+
+
 def _raise_if_diverged(setup: Setup, state, ckpt: Checkpoints) -> None:
   bad = int(jax.device_get(setup.parallel.to_global(state.bad_step)))
   if bad >= 0:
@@ -130,27 +136,26 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   train_iter = pipeline.train_batches(dataset.splits["train"], config.batch_size, config.seed)
   start = ckpt.latest_step() or 0
   if start:
-    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
-                            parallel.to_global(state))
-    restored, data_state = ckpt.restore(start, abstract)
+    restored, data_state = ckpt.restore(start, abstract_state(parallel.to_global(state)))
     state = parallel.put_state(restored)
     train_iter.set_state(data_state)
     print(f"jaxdl: resuming from step {start} in {ckpt.directory}", file=sys.stderr)
   writer = MetricWriter(workdir, resume_step=start)
+  early = EarlyStopping.from_rows(read_rows(writer.path), monitor, task.monitor_mode, config.early_stop_patience)
   if start == 0:
     writer.write(0, "init", check_initial_loss(setup, state, sample))
 
   train_step = parallel.compile_train_step(make_train_step(task, setup.tx, parallel.axis_name, setup.augment))
   eval_step = parallel.compile_eval_step(make_eval_step(task, parallel.axis_name))
   batches = pipeline.device_prefetch(train_iter, parallel.put_batch)
-  final, postfix, loop_s, timed_steps = {}, {}, 0.0, 0
+  final, postfix, loop_s, timed_steps, stopped_early = {}, {}, 0.0, 0, early.should_stop
   train_start = time.perf_counter()
   bar = tqdm.tqdm(total=config.steps, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr,
                   mininterval=0.5 if sys.stderr.isatty() else 30, desc=f"{config.model} on {config.data}")
   try:
     with stop_requests() as stop:
-      loop_start = None
-      for step in range(start + 1, config.steps + 1):
+      loop_start, step = None, start
+      for step in range(start + 1, config.steps + 1 if not stopped_early else start + 1):
         batch, data_state = next(batches)
         state, _ = train_step(state, batch)
         if loop_start is None:  # time steady-state steps only: the first one compiles
@@ -173,21 +178,31 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
           postfix[monitor] = f"{metrics[monitor]:.4f}"
           bar.set_postfix(postfix, refresh=False)
           final = metrics
-        if step % config.checkpoint_every == 0 or last or stop:
+          early.update(metrics[monitor])
+          stopped_early = early.should_stop
+        # Every evaluated step is checkpointed too: it may be the best one, which is kept and early stopping restores.
+        if step % config.checkpoint_every == 0 or last or stop or metrics is not None:
           _raise_if_diverged(setup, state, ckpt)
           ckpt.save(step, parallel.to_global(state), data_state, {monitor: metrics[monitor]} if metrics else None)
         if stop:
           ckpt.wait()
           raise Interrupted(f"stopped by signal {stop[0]} after step {step}; checkpoint saved in "
                             f"{ckpt.directory}: rerun the same command to resume")
+        if stopped_early:
+          break
       jax.block_until_ready(state)
       if loop_start is not None:
-        loop_s, timed_steps = time.perf_counter() - loop_start, config.steps - first_step
+        loop_s, timed_steps = time.perf_counter() - loop_start, step - first_step
     train_s = time.perf_counter() - train_start
-    if not final:  # nothing left to train: a finished run asked again
-      final = evaluate(setup, eval_step, state, config.batch_size)
     ckpt.wait()
     best_step = ckpt.best_step()
+    if stopped_early:  # continue from the best checkpoint, as early stopping promises
+      print(f"jaxdl: {monitor} has not improved for {early.patience} evaluations; stopped early, restoring "
+            f"the best checkpoint (step {best_step})", file=sys.stderr)
+      state = parallel.put_state(ckpt.restore(best_step, abstract_state(parallel.to_global(state)))[0])
+      final = {}
+    if not final:  # nothing left to train (a finished run asked again), or the best state restored
+      final = evaluate(setup, eval_step, state, config.batch_size)
   finally:
     bar.close()
     writer.close()
@@ -196,12 +211,13 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   plots.plot_metrics(workdir)
   params = parallel.to_global(state).params
   result = {
-      "final": final, "steps": config.steps, "steps_run": config.steps - start,
+      "final": final, "steps": config.steps, "steps_run": step - start,
       "wall_s": time.perf_counter() - wall_start, "train_s": train_s,
       "steps_per_s": timed_steps / loop_s if loop_s else None,
       "params_count": state_lib.count_params(params),
       "params_fingerprint": summary_lib.params_fingerprint(params),
       "best_checkpoint_step": best_step,
+      "stopped_early": bool(stopped_early),
       **summary_lib.provenance(),
   }
   summary_lib.write_summary(workdir, result)
@@ -217,9 +233,7 @@ def evaluate_checkpoint(config: Config, workdir: str) -> dict[str, float]:
     step = ckpt.latest_step()
     if step is None:
       raise UsageError(f"--mode=eval: no checkpoint in {ckpt.directory}; train first with --mode=train")
-    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
-                            setup.parallel.to_global(state))
-    restored, _ = ckpt.restore(step, abstract)
+    restored, _ = ckpt.restore(step, abstract_state(setup.parallel.to_global(state)))
   finally:
     ckpt.close()
   eval_step = setup.parallel.compile_eval_step(make_eval_step(setup.task, setup.parallel.axis_name))

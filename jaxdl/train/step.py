@@ -42,14 +42,17 @@ def make_train_step(task, tx: optax.GradientTransformation, axis_name: str | Non
   return train_step
 
 
-def make_eval_step(task, axis_name: str | None = None):
+def masked_sums(per_example: dict[str, jax.Array], batch) -> dict[str, jax.Array]:
   """Sums of per-example metrics over the real (mask == 1) rows of a padded batch, plus their count."""
+  mask = batch["mask"].astype(jnp.float32)
+  return {**{k: (v * mask).sum() for k, v in per_example.items()}, "count": mask.sum()}
+
+
+def make_eval_step(task, axis_name: str | None = None):
+  """masked_sums of the task's per-example eval metrics (psum'd across devices under pmap)."""
 
   def eval_step(params, model_state, batch):
-    per_example = task.eval_fn(params, model_state, batch)
-    mask = batch["mask"].astype(jnp.float32)
-    sums = {k: (v * mask).sum() for k, v in per_example.items()}
-    sums["count"] = mask.sum()
+    sums = masked_sums(task.eval_fn(params, model_state, batch), batch)
     if axis_name is not None:
       sums = jax.lax.psum(sums, axis_name)
     return sums

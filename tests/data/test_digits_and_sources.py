@@ -22,7 +22,7 @@ def test_digits_native_size():
 
 
 @pytest.mark.parametrize("spec,args,message", [
-    ("cifar", "", "unknown dataset 'cifar'; choose one of: digits, idx, tfds"),
+    ("cifar", "", "unknown dataset 'cifar'; choose one of: digits, idx, synthetic, tfds"),
     ("digits:/x", "", "takes no path"),
     ("digits", "size=3", "known keys: image_size, test_fraction"),
     ("digits", "test_fraction=1.5", "test_fraction must be in"),
@@ -30,3 +30,11 @@ def test_digits_native_size():
 def test_bad_specs(spec, args, message):
   with pytest.raises(UsageError, match=message):
     load(spec, args)
+
+
+def test_synthetic_has_the_requested_shape_and_is_seeded():
+  a, b = load("synthetic", "image_size=8,channels=3,train_size=50,test_size=10", seed=0), load("synthetic", "", 0)
+  assert a.image_shape == (8, 8, 3) and {k: len(v) for k, v in a.splits.items()} == {"train": 50, "test": 10}
+  assert b.image_shape == (32, 32, 3)
+  again = load("synthetic", "image_size=8,channels=3,train_size=50,test_size=10", seed=0)
+  np.testing.assert_array_equal(a.splits["train"].images, again.splits["train"].images)

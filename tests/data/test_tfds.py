@@ -53,3 +53,37 @@ def test_unprepared_set_names_the_build_command(tmp_path):
 def test_unknown_set(tmp_path):
   with pytest.raises(UsageError, match="unknown TFDS data set"):
     load("tfds:no_such_set_xyz", f"data_dir={tmp_path}")
+
+
+class TinyCifar(tfds.core.GeneratorBasedBuilder):
+  """CIFAR-10's keys, shapes, dtypes and classes ("id", 32x32x3 uint8 "image", 10-way "label"), a handful of
+  examples. The image is a `Tensor` feature: TFDS's `Image` feature needs TensorFlow to encode PNGs."""
+
+  VERSION = tfds.core.Version("1.0.0")
+
+  def _info(self):
+    return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+        "id": tfds.features.Text(),
+        "image": tfds.features.Tensor(shape=(32, 32, 3), dtype=np.uint8),
+        "label": tfds.features.ClassLabel(names=["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                                                 "horse", "ship", "truck"])}))
+
+  def _split_generators(self, dl_manager):
+    return {"train": self._generate_examples(64, 0), "test": self._generate_examples(32, 1)}
+
+  def _generate_examples(self, n, seed):
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+      yield i, {"id": f"{seed}_{i}", "image": rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "label": i % 10}
+
+
+def test_cifar10_experiment_runs_on_a_cifar_shaped_set(tmp_path):
+  """experiments/cifar10_resnet18.flags end to end (a few steps, a narrow ResNet) on the tiny set."""
+  from tests.conftest import run_jaxdl
+  data_dir = str(tmp_path / "tfds")
+  TinyCifar(data_dir=data_dir, file_format="array_record").download_and_prepare()
+  proc = run_jaxdl("--flagfile=experiments/cifar10_resnet18.flags", "--data=tfds:tiny_cifar",
+                   f"--data_args=data_dir={data_dir}", "--model_args=stem=small,width=8", "--batch_size=16",
+                   "--steps=6", "--warmup_steps=2", f"--workdir={tmp_path}/run")
+  assert proc.returncode == 0, proc.stderr
+  assert "test_accuracy=" in proc.stdout

@@ -142,3 +142,48 @@ def test_augmented_training_with_soft_labels_and_test_time_flip(tmp_path):
 def test_hinge_loss_refuses_mixed_labels(workdir):
   with pytest.raises(UsageError, match="need --task_args=loss=cross_entropy"):
     loop.train_and_evaluate(dataclasses.replace(FAST, augment="mixup", task_args="loss=hinge"), workdir)
+
+
+def test_early_stopping_restores_the_best_checkpoint_and_stays_stopped(workdir):
+  config = dataclasses.replace(FAST, steps=400, eval_every=10, checkpoint_every=1000, log_every=10, lr=0.03,
+                               early_stop_patience=2)
+  result = loop.train_and_evaluate(config, workdir)
+  assert result["stopped_early"] and result["steps_run"] < 400
+  evals = [r for r in read_rows(os.path.join(workdir, "metrics.jsonl")) if r["split"] == "eval"]
+  best = max(evals, key=lambda r: r["test_accuracy"])  # first of the ties, as the stopper counts
+  assert [r["test_accuracy"] > best["test_accuracy"] for r in evals[-2:]] == [False, False]
+  assert result["best_checkpoint_step"] == best["step"]
+  assert result["final"]["test_accuracy"] == pytest.approx(best["test_accuracy"])  # the best state, restored
+  again = loop.train_and_evaluate(config, workdir)
+  assert again["stopped_early"] and again["params_fingerprint"] == result["params_fingerprint"]
+
+
+def test_early_stopping_state_is_rebuilt_from_the_rows():
+  from jaxdl.train.early_stopping import EarlyStopping
+  rows = [{"step": s, "split": "eval", "val_loss": v} for s, v in ((10, 1.0), (20, 0.8), (30, 0.9), (40, 0.85))]
+  stopper = EarlyStopping.from_rows(rows, "val_loss", "min", patience=2)
+  assert stopper.best == 0.8 and stopper.since_best == 2 and stopper.should_stop
+  assert not EarlyStopping.from_rows(rows, "val_loss", "min", patience=0).should_stop
+
+
+def test_snapshot_ensemble_of_a_cyclic_cosine_run(workdir):
+  """Huang et al. 2017: one snapshot per cosine cycle; the averaged probabilities are evaluated."""
+  from jaxdl.train import ensemble
+  config = dataclasses.replace(FAST, schedule="cyclic_cosine", schedule_args="cycles=3", steps=60,
+                               checkpoint_every=20, keep_checkpoints=3, eval_every=0, lr=0.01)
+  loop.train_and_evaluate(config, workdir)
+  report = ensemble.evaluate_ensemble(config, workdir)
+  assert [m["step"] for m in report["members"]] == [20, 40, 60]
+  accuracies = [m["test_accuracy"] for m in report["members"]]
+  assert report["ensemble_test_accuracy"] >= min(accuracies) and report["ensemble_test_accuracy"] > 0.8
+  assert os.path.exists(os.path.join(workdir, "ensemble.json"))
+
+
+def test_ensemble_of_runs_with_different_seeds_beats_their_mean_loss(tmp_path):
+  from jaxdl.train import ensemble
+  runs = [str(tmp_path / f"seed{s}") for s in range(3)]
+  for seed, run in enumerate(runs):
+    loop.train_and_evaluate(dataclasses.replace(FAST, seed=seed), run)
+  report = ensemble.evaluate_ensemble(FAST, str(tmp_path), ",".join(runs))
+  losses = [m["test_loss"] for m in report["members"]]
+  assert report["ensemble_test_loss"] < np.mean(losses)  # averaging probabilities cannot be worse than average
