@@ -144,6 +144,7 @@ def test_gradient_accumulation_equals_one_step_on_the_mean_gradient():
     ("step", [0, 32, 33, 66, 99], [1.0, 1.0, 0.1, 0.01, 0.001]),
     ("exponential", [0, 100], [1.0, 0.01]),
     ("cosine", [0, 50, 100], [1.0, 0.5, 0.0]),
+    ("cyclic_cosine", [0, 10, 19, 20, 30, 90], [1.0, 0.5, 0.5 * (1 + np.cos(np.pi * 19 / 20)), 1.0, 0.5, 0.5]),
 ])
 def test_schedules(name, at, expected):
   fn = optim.schedule(name, 1.0, 100)
