@@ -1,5 +1,7 @@
 """Data parallelism: 20 steps on 1 device, 8 devices (jit over a Mesh), data x fsdp, and pmap agree."""
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -16,16 +18,22 @@ CONFIG = Config(data="digits", data_args="image_size=8", model="mlp", model_args
                 lr=0.05, batch_size=64, steps=20)
 
 
-def train_20_steps(strategy):
-  setup = setup_lib.build(CONFIG)
-  sample = setup.dataset.splits["train"].read(np.arange(CONFIG.batch_size))
+BN_CONFIG = dataclasses.replace(CONFIG, model="resnet18", model_args="stem=small,width=4,stage_sizes=(1,1)")
+
+
+def train_20_steps(strategy, config=CONFIG):
+  setup = setup_lib.build(config)
+  # BatchNorm averages its statistics over pmap's axis; under jit the batch axis is already global.
+  setup = dataclasses.replace(setup, task=setup_lib.build_task(config, 10, strategy.axis_name))
+  sample = setup.dataset.splits["train"].read(np.arange(config.batch_size))
   state = strategy.init(lambda rng, batch: state_lib.create(setup.task, setup.tx, rng, batch),
                         jax.random.PRNGKey(0), sample)
   step = strategy.compile_train_step(make_train_step(setup.task, setup.tx, strategy.axis_name))
-  batches = pipeline.train_batches(setup.dataset.splits["train"], CONFIG.batch_size, seed=0)
+  batches = pipeline.train_batches(setup.dataset.splits["train"], config.batch_size, seed=0)
   for _ in range(20):
     state, _ = step(state, strategy.put_batch(next(batches)))
-  return jax.device_get(strategy.to_global(state).params)
+  state = strategy.to_global(state)
+  return jax.device_get({"params": state.params, **state.model_state})
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +49,15 @@ def one_device():
 def test_eight_devices_equal_one(one_device, make):
   assert jax.device_count() == 8
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5), train_20_steps(make()), one_device)
+
+
+@pytest.mark.parametrize("make", [lambda: parallel.JitParallel("data=-1"), lambda: parallel.PmapParallel()],
+                         ids=["jit-8", "pmap-8"])
+def test_batch_norm_on_eight_devices_equals_one_large_batch(make):
+  """Parameters and running statistics of a BatchNorm ResNet after 20 steps: 8 devices == 1 device."""
+  one = train_20_steps(parallel.JitParallel("data=1", devices=jax.devices()[:1]), BN_CONFIG)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), train_20_steps(make(), BN_CONFIG),
+               one)
 
 
 def test_fsdp_shards_parameters_and_data_axis_shards_the_batch():

@@ -29,6 +29,7 @@ class Classify:
   aux_weight: float = 0.3  # auxiliary classifiers' loss weight (GoogLeNet, Szegedy et al. 2014)
   tta_flip: bool = False  # evaluate on the mean logits of each image and its mirror image
 
+  train_metrics = ("loss", "accuracy")  # what loss_fn reports, summed between log rows
   monitor = "accuracy"  # the eval metric that picks the best checkpoint
   monitor_mode = "max"
 

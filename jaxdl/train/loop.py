@@ -88,7 +88,10 @@ def evaluate(setup: Setup, eval_step, state, batch_size: int) -> dict[str, float
 def check_initial_loss(setup: Setup, state, batch) -> dict[str, float]:
   """The notes' first babysitting check: at step 0 the loss should be near its chance value."""
   host = setup.parallel.to_global(state)
-  loss = float(jax.jit(setup.task.loss_fn)(host.params, host.model_state, batch, host.rng)[0])
+  loss_fn = lambda b: setup.task.loss_fn(host.params, host.model_state, b, host.rng)[0]  # noqa: E731
+  # One "device" of pmap's axis, so layers that average over it (BatchNorm) find the axis bound.
+  batch = jax.tree.map(lambda x: x[None], batch)
+  loss = float(jax.jit(jax.vmap(loss_fn, axis_name=setup.parallel.axis_name))(batch)[0])
   expected = setup.task.expected_initial_loss()
   if not math.isfinite(loss) or abs(loss - expected) > 0.5 * expected:
     logging.warning("initial loss %.4g is far from the expected %.4g (log C for softmax): check the "

@@ -26,8 +26,7 @@ def create(task, tx: optax.GradientTransformation, rng: jax.Array, batch) -> Tra
   init_rng, train_rng = jax.random.split(rng)
   variables = task.init(init_rng, batch)
   params = variables.pop("params")
-  _, (metrics, _) = jax.eval_shape(task.loss_fn, params, variables, batch, train_rng)
-  metric_sums = {**{k: jnp.zeros(v.shape, v.dtype) for k, v in metrics.items()}, "steps": jnp.zeros(())}
+  metric_sums = {name: jnp.zeros(()) for name in (*task.train_metrics, "steps")}
   return TrainState(
       step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params), model_state=variables,
       rng=train_rng, metric_sums=metric_sums, bad_step=jnp.full((), -1, jnp.int32))
