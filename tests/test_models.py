@@ -41,6 +41,7 @@ PINNED = {
     "googlenet": (224, 3, 1000, 13_004_888),   # with the auxiliary heads; 6,624,904 without (below)
     "wrn28_10": (32, 3, 10, 36_479_194),
     "fractalnet": (32, 3, 10, None),           # no reference count; the conv count is checked below
+    "speedrun": (32, 3, 10, 1_972_504),        # airbench94's widths 64-256-256 (its net: ~1.97M)
 }
 
 
@@ -80,7 +81,7 @@ SMALL = {
     "alexnet": "stem=small,hidden=64", "vgg11_bn": "stem=small", "resnet18": "stem=small,width=8",
     "resnet50": "stem=small,width=8,stage_sizes=(1,1,1,1)", "resnext50_32x4d": "stem=small,stage_sizes=(1,1,1,1)",
     "wrn28_10": "depth=10,widen=1", "densenet121": "stem=small,block_sizes=(2,2),growth=8",
-    "googlenet": "stem=small", "fractalnet": "columns=2,widths=(8,16)",
+    "googlenet": "stem=small", "fractalnet": "columns=2,widths=(8,16)", "speedrun": "widths=(8,16)",
 }
 
 
@@ -167,3 +168,15 @@ def test_mlp_activation_and_initializer_are_settable(activation):
 def test_lenet5_refuses_other_image_sizes():
   with pytest.raises(InputShapeError, match="32x32.*28x28"):
     lenet.LeNet5().init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
+
+
+def test_speedrun_first_conv_whitens_its_init_batch_and_stays_fixed():
+  from jaxdl.models.speedrun import SpeedrunNet, whitening_filters
+  x = jnp.asarray(np.random.default_rng(0).uniform(size=(64, 16, 16, 3)), jnp.float32)
+  kernel = whitening_filters(x)
+  chex.assert_shape(kernel, (2, 2, 3, 24))
+  out = jax.lax.conv_general_dilated(x, kernel[..., :12], (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  cov = np.cov(np.asarray(out).reshape(-1, 12).T)
+  np.testing.assert_allclose(cov, np.eye(12), atol=0.02)  # whitened (up to the eps regularizer)
+  variables = SpeedrunNet(widths=(8,)).init(jax.random.PRNGKey(0), x)
+  assert "whiten" in variables["constants"] and "whiten" not in variables["params"]  # not trained

@@ -77,13 +77,15 @@ class TinyCifar(tfds.core.GeneratorBasedBuilder):
       yield i, {"id": f"{seed}_{i}", "image": rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "label": i % 10}
 
 
-def test_cifar10_experiment_runs_on_a_cifar_shaped_set(tmp_path):
-  """experiments/cifar10_resnet18.flags end to end (a few steps, a narrow ResNet) on the tiny set."""
+@pytest.mark.parametrize("experiment,model_args", [("cifar10_resnet18", "stem=small,width=8"),
+                                                   ("cifar10_speedrun", "widths=(8,16,16)")])
+def test_cifar10_experiments_run_on_a_cifar_shaped_set(tmp_path, experiment, model_args):
+  """experiments/cifar10_*.flags end to end (a few steps, narrow models) on the tiny CIFAR-shaped set."""
   from tests.conftest import run_jaxdl
   data_dir = str(tmp_path / "tfds")
   TinyCifar(data_dir=data_dir, file_format="array_record").download_and_prepare()
-  proc = run_jaxdl("--flagfile=experiments/cifar10_resnet18.flags", "--data=tfds:tiny_cifar",
-                   f"--data_args=data_dir={data_dir}", "--model_args=stem=small,width=8", "--batch_size=16",
-                   "--steps=6", "--warmup_steps=2", f"--workdir={tmp_path}/run")
+  proc = run_jaxdl(f"--flagfile=experiments/{experiment}.flags", "--data=tfds:tiny_cifar",
+                   f"--data_args=data_dir={data_dir}", f"--model_args={model_args}", "--batch_size=16",
+                   "--steps=6", "--warmup_steps=2", "--log_every=2", f"--workdir={tmp_path}/run")
   assert proc.returncode == 0, proc.stderr
   assert "test_accuracy=" in proc.stdout
