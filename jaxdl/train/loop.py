@@ -158,7 +158,8 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   try:
     with stop_requests() as stop:
       loop_start, step = None, start
-      for step in range(start + 1, config.steps + 1 if not stopped_early else start + 1):
+      end = start if stopped_early else config.steps  # a run that already stopped early stays stopped
+      for step in range(start + 1, end + 1):
         batch, data_state = next(batches)
         state, _ = train_step(state, batch)
         if loop_start is None:  # time steady-state steps only: the first one compiles
