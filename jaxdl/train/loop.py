@@ -151,7 +151,7 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   train_step = parallel.compile_train_step(make_train_step(task, setup.tx, parallel.axis_name, setup.augment))
   eval_step = parallel.compile_eval_step(make_eval_step(task, parallel.axis_name))
   batches = pipeline.device_prefetch(train_iter, parallel.put_batch)
-  final, postfix, loop_s, timed_steps, stopped_early = {}, {}, 0.0, 0, early.should_stop
+  final, postfix, loop_s, eval_s, timed_steps, stopped_early = {}, {}, 0.0, 0.0, 0, early.should_stop
   train_start = time.perf_counter()
   bar = tqdm.tqdm(total=config.steps, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr,
                   mininterval=0.5 if sys.stderr.isatty() else 30, desc=f"{config.model} on {config.data}")
@@ -177,7 +177,10 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
           bar.set_postfix(postfix, refresh=False)
         metrics = None
         if (config.eval_every and step % config.eval_every == 0) or last:
+          eval_start = time.perf_counter()
           metrics = evaluate(setup, eval_step, state, config.batch_size)
+          if loop_start is not None:
+            eval_s += time.perf_counter() - eval_start  # evaluation is work, not loop overhead
           writer.write(step, "eval", metrics)
           postfix[monitor] = f"{metrics[monitor]:.4f}"
           bar.set_postfix(postfix, refresh=False)
@@ -217,7 +220,7 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   result = {
       "final": final, "steps": config.steps, "steps_run": step - start,
       "wall_s": time.perf_counter() - wall_start, "train_s": train_s,
-      "steps_per_s": timed_steps / loop_s if loop_s else None,
+      "steps_per_s": timed_steps / (loop_s - eval_s) if loop_s else None,  # training steps only
       "params_count": state_lib.count_params(params),
       "params_fingerprint": summary_lib.params_fingerprint(params),
       "best_checkpoint_step": best_step,
