@@ -1,6 +1,9 @@
 """`tfds:NAME` through tfds.data_source, on a tiny builder prepared here (no download, no TensorFlow)."""
 
+import io
+
 import numpy as np
+import PIL.Image
 import pytest
 import tensorflow_datasets as tfds
 
@@ -55,16 +58,24 @@ def test_unknown_set(tmp_path):
     load("tfds:no_such_set_xyz", f"data_dir={tmp_path}")
 
 
+def png(image: np.ndarray) -> io.BytesIO:
+  """PNG bytes made with Pillow: handed to TFDS as a file, an `Image` feature is stored without TensorFlow."""
+  buffer = io.BytesIO()
+  PIL.Image.fromarray(image).save(buffer, format="PNG")
+  buffer.seek(0)
+  return buffer
+
+
 class TinyCifar(tfds.core.GeneratorBasedBuilder):
-  """CIFAR-10's keys, shapes, dtypes and classes ("id", 32x32x3 uint8 "image", 10-way "label"), a handful of
-  examples. The image is a `Tensor` feature: TFDS's `Image` feature needs TensorFlow to encode PNGs."""
+  """CIFAR-10's feature spec (tfds' cifar10: "id" Text, "image" Image 32x32x3, "label" 10 named classes), a
+  handful of random examples."""
 
   VERSION = tfds.core.Version("1.0.0")
 
   def _info(self):
     return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
         "id": tfds.features.Text(),
-        "image": tfds.features.Tensor(shape=(32, 32, 3), dtype=np.uint8),
+        "image": tfds.features.Image(shape=(32, 32, 3)),
         "label": tfds.features.ClassLabel(names=["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
                                                  "horse", "ship", "truck"])}))
 
@@ -74,7 +85,7 @@ class TinyCifar(tfds.core.GeneratorBasedBuilder):
   def _generate_examples(self, n, seed):
     rng = np.random.default_rng(seed)
     for i in range(n):
-      yield i, {"id": f"{seed}_{i}", "image": rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "label": i % 10}
+      yield i, {"id": f"{seed}_{i}", "image": png(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)), "label": i % 10}
 
 
 @pytest.mark.parametrize("experiment,model_args", [("cifar10_resnet18", "stem=small,width=8"),
