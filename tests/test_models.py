@@ -180,3 +180,18 @@ def test_speedrun_first_conv_whitens_its_init_batch_and_stays_fixed():
   np.testing.assert_allclose(cov, np.eye(12), atol=0.02)  # whitened (up to the eps regularizer)
   variables = SpeedrunNet(widths=(8,)).init(jax.random.PRNGKey(0), x)
   assert "whiten" in variables["constants"] and "whiten" not in variables["params"]  # not trained
+
+
+@pytest.mark.parametrize("public_name", ["alexnet.AlexNet", "vgg.VGG11", "vgg.VGG13", "vgg.VGG16", "vgg.VGG19",
+                                         "inception.GoogLeNet", "resnet.ResNet18", "resnet.ResNet34",
+                                         "resnet.ResNet50", "resnet.ResNet101", "resnet.ResNet152",
+                                         "resnet.WideResNet50_2", "resnet.ResNeXt50_32x4d", "densenet.DenseNet121",
+                                         "fractalnet.FractalNet"])
+def test_public_names_take_num_classes_and_init_at_224(public_name):
+  import importlib
+  module, name = public_name.split(".")
+  model = getattr(importlib.import_module(f"jaxdl.models.{module}"), name)(num_classes=7)
+  x = jax.ShapeDtypeStruct((1, 224, 224, 3), jnp.float32)
+  variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
+  out = jax.eval_shape(lambda v, x: model.apply(v, x, train=False), variables, x)
+  assert out.shape == (1, 7)
