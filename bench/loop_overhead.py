@@ -5,9 +5,11 @@ pipeline with device prefetch and asynchronous checkpoints at the experiment's c
 bare loop replays the same batches, already on the device, through the same compiled step.
 Both time steady-state steps only (after the first, compiling step). Periodic evaluation is
 off in both (it is work, not overhead); the full loop's final eval is outside its timing.
-Prints one JSON line; `ratio` = full / bare time per step (goal <= 1.05).
+Prints one JSON line; `ratio` = full / bare time per step, each the best of the interleaved
+repeats (timeit's rule: the minimum is the least disturbed by the machine; on this 2-core VM
+identical repeats differ by up to 30%), goal <= 1.05; medians and every repeat are printed too.
 
-  python bench/loop_overhead.py [--experiment=experiments/digits_lenet5.flags] [--repeats=3]
+  python bench/loop_overhead.py [--experiment=experiments/digits_lenet5.flags] [--repeats=5]
 """
 
 import dataclasses
@@ -23,7 +25,7 @@ from timing import bare_seconds_per_step, full_seconds_per_step
 
 _FLAGFILE = flags.DEFINE_string("experiment", os.path.join(os.path.dirname(__file__), "..", "experiments",
                                                          "digits_lenet5.flags"), "Experiment flag file to time.")
-_REPEATS = flags.DEFINE_integer("repeats", 3, "Interleaved repeats of each loop; medians are reported.")
+_REPEATS = flags.DEFINE_integer("repeats", 5, "Interleaved repeats of each loop.")
 
 
 def main(argv):
@@ -37,9 +39,10 @@ def main(argv):
   result = {
       "benchmark": "loop_overhead", "experiment": os.path.basename(_FLAGFILE.value), "steps": config.steps,
       "log_every": config.log_every, "checkpoint_every": config.checkpoint_every, "repeats": _REPEATS.value,
-      "bare_ms_per_step": round(1e3 * statistics.median(bare), 3),
-      "full_ms_per_step": round(1e3 * statistics.median(full), 3),
-      "ratio": round(statistics.median(full) / statistics.median(bare), 4),
+      "bare_ms_per_step": round(1e3 * min(bare), 3),
+      "full_ms_per_step": round(1e3 * min(full), 3),
+      "ratio": round(min(full) / min(bare), 4),
+      "median_ratio": round(statistics.median(full) / statistics.median(bare), 4),
       "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
       "all_bare_ms": [round(1e3 * x, 3) for x in bare], "all_full_ms": [round(1e3 * x, 3) for x in full],
   }
