@@ -100,9 +100,3 @@ def parse(spec: str, target: Any, flag: str) -> dict[str, Any]:
     out[key] = _convert(value.strip(), params[key][0], f"--{flag} {key}")
   return out
 
-
-def format_kwargs(kwargs: dict[str, Any]) -> str:
-  """The inverse of `parse` for the values it produces (used to record resolved flags)."""
-  def fmt(v):
-    return "(" + ",".join(fmt(x) for x in v) + ")" if isinstance(v, tuple) else str(v)
-  return ",".join(f"{k}={fmt(v)}" for k, v in sorted(kwargs.items()))

@@ -1,6 +1,5 @@
 """Name -> constructor tables, so the loop never branches on a model's, task's or dataset's name."""
 
-from collections.abc import Iterator
 from typing import Any
 
 from jaxdl.errors import UsageError
@@ -29,12 +28,6 @@ class Registry:
 
   def names(self) -> list[str]:
     return sorted(self._entries)
-
-  def __contains__(self, name: str) -> bool:
-    return name in self._entries
-
-  def __iter__(self) -> Iterator[str]:
-    return iter(self.names())
 
 
 models = Registry("model")

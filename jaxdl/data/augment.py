@@ -16,10 +16,6 @@ from jaxdl.errors import UsageError
 Batch = dict[str, jax.Array]
 
 
-def _per_sample(key, batch_size):
-  return jax.random.split(key, batch_size)
-
-
 def random_flip(key, images):
   """Mirror each image left-right with probability 1/2."""
   flip = jax.random.bernoulli(key, 0.5, (images.shape[0], 1, 1, 1))
@@ -126,7 +122,7 @@ def rand_augment(key, images, n: int = 2, m: int = 9):
       img = jax.lax.switch(jax.random.randint(k_op, (), 0, len(ops)), ops, k_arg, img)
     return img
 
-  return jax.vmap(one)(_per_sample(key, images.shape[0]), images)
+  return jax.vmap(one)(jax.random.split(key, images.shape[0]), images)
 
 
 IMAGE_OPS = {"flip": (random_flip, None), "crop": (random_crop, "padding"), "jitter": (color_jitter, "brightness"),
