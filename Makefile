@@ -1,4 +1,5 @@
-# Each target bootstraps .venv itself; pip runs again only when pyproject.toml changes.
+# Each target bootstraps .venv itself, at the exact versions of constraints.txt; pip runs again only when
+# pyproject.toml or constraints.txt changes.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,19 +11,19 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e .
+$(VENV)/.installed: pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(VENV)/bin/jaxdl --flagfile=experiments/digits_lenet5.flags --workdir=$(WORKDIR)
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n 2 --durations=10
+	$(PY) -m pytest -q -n 2 --durations=15
 
 test-all: $(VENV)/.installed-test
 	$(PY) -m pytest -q -n 2 -m ""

@@ -41,10 +41,12 @@ class Config:
   parallel_mode: str = "jit"
   dtype: str = "float32"
   mode: str = "train"
+  ensemble: str = ""  # --mode=ensemble members: DIR[:STEP],... (empty: every checkpoint kept in the workdir)
 
 
 # Flags a resumed run may change without changing what it computes.
-RESUMABLE = frozenset({"steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "mode"})
+RESUMABLE = frozenset({"steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "mode",
+                       "ensemble"})
 
 
 def to_flagfile(config: Config) -> str:

@@ -12,18 +12,16 @@ import jaxdl.optim  # noqa: F401  (registers the optimizers and schedules)
 import jaxdl.tasks  # noqa: F401
 from jaxdl import registry
 from jaxdl.config import Config
+from jaxdl.modes import MODES as RUN_MODES
 from jaxdl.parallel import MODES
 from jaxdl.train.setup import DTYPES
 
 _D = Config()
-MODES_OF_RUN = ("train", "eval", "summary", "augment_preview", "ensemble")
 
 # Where and what
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics, plots and summary.json.")
-flags.DEFINE_enum("mode", _D.mode, MODES_OF_RUN, "train (resumes if the workdir has checkpoints), eval "
-                  "(evaluate the latest checkpoint), summary (per-layer table of the model) or augment_preview (a PNG "
-                  "grid of augmented training samples) or ensemble (average the predictions of several checkpoints).")
-flags.DEFINE_string("ensemble", "", "--mode=ensemble members: DIR[:STEP],DIR,... (runs of this model; latest "
+flags.DEFINE_enum("mode", _D.mode, list(RUN_MODES), "; ".join(f"{name}: {m.help}" for name, m in RUN_MODES.items()))
+flags.DEFINE_string("ensemble", _D.ensemble, "--mode=ensemble members: DIR[:STEP],DIR,... (runs of this model; latest "
                     "checkpoint unless STEP); empty: every checkpoint kept in --workdir (a snapshot ensemble).")
 flags.DEFINE_string("data", _D.data, "digits | idx:DIR (MNIST-format files) | tfds:NAME (a prepared TFDS set).")
 flags.DEFINE_string("data_args", _D.data_args, "key=value,... for the data source, e.g. pad_to=32.")
@@ -37,7 +35,8 @@ flags.DEFINE_string("task_args", _D.task_args, "key=value,... for the task, e.g.
 # Optimization
 flags.DEFINE_enum("optim", _D.optim, registry.optimizers.names(), "Optimizer (optax, configured as in the notes).")
 flags.DEFINE_string("optim_args", _D.optim_args, "key=value,... for the optimizer, e.g. momentum=0.95 or b2=0.98.")
-flags.DEFINE_float("lr", _D.lr, "Peak learning rate.")
+flags.DEFINE_float("lr", _D.lr, "Peak learning rate (> 0).")
+flags.register_validator("lr", lambda lr: lr > 0, "--lr must be > 0 (a negative rate would ascend the loss)")
 flags.DEFINE_enum("schedule", _D.schedule, registry.schedules.names(), "Learning-rate schedule after warmup.")
 flags.DEFINE_string("schedule_args", _D.schedule_args, "key=value,... for the schedule, e.g. decay_rate=0.1.")
 flags.DEFINE_integer("warmup_steps", _D.warmup_steps, "Linear warmup from 0 over this many steps.", lower_bound=0)
@@ -47,7 +46,8 @@ flags.DEFINE_integer("grad_accum_steps", _D.grad_accum_steps, "Average gradients
                      lower_bound=1)
 flags.DEFINE_integer("batch_size", _D.batch_size, "Global batch size (split over devices).", lower_bound=1)
 flags.DEFINE_integer("steps", _D.steps, "Training steps.", lower_bound=1)
-flags.DEFINE_integer("seed", _D.seed, "Root seed: init, dropout, data order and splits.")
+flags.DEFINE_integer("seed", _D.seed, "Root seed: init, dropout, data order and splits.", lower_bound=0,
+                     upper_bound=2**31 - 1)
 
 # Cadences
 flags.DEFINE_integer("log_every", _D.log_every, "Write train metrics every N steps.", lower_bound=1)

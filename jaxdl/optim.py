@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxdl.args import NonNegativeFloat, NonNegativeInt, OpenUnit, PositiveFloat, PositiveInt, Probability, UnitInterval
 from jaxdl import args
 from jaxdl.errors import UsageError
 from jaxdl.registry import optimizers, schedules
@@ -45,34 +46,35 @@ def sgd(learning_rate):
 
 
 @optimizers.register("momentum")
-def momentum(learning_rate, momentum: float = 0.9):
+def momentum(learning_rate, momentum: Probability = 0.9):
   """v <- momentum v + g; w <- w - lr v (the notes' m = -lr v, equal at constant lr)."""
   return optax.sgd(learning_rate, momentum=momentum)
 
 
 @optimizers.register("nesterov")
-def nesterov(learning_rate, momentum: float = 0.9):
+def nesterov(learning_rate, momentum: Probability = 0.9):
   """Sutskever et al.'s look-ahead momentum in its gradient-at-current-point form."""
   return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
 
 
 @optimizers.register("adagrad")
-def adagrad(learning_rate, eps: float = 1e-8):
+def adagrad(learning_rate, eps: PositiveFloat = 1e-8):
   return optax.chain(scale_by_adagrad(eps), optax.scale_by_learning_rate(learning_rate))
 
 
 @optimizers.register("rmsprop")
-def rmsprop(learning_rate, decay: float = 0.9, eps: float = 1e-8):
+def rmsprop(learning_rate, decay: Probability = 0.9, eps: PositiveFloat = 1e-8):
   return optax.rmsprop(learning_rate, decay=decay, eps=eps, eps_in_sqrt=False)
 
 
 @optimizers.register("adam")
-def adam(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
+def adam(learning_rate, b1: Probability = 0.9, b2: Probability = 0.999, eps: PositiveFloat = 1e-8):
   return optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
 
 
 @optimizers.register("adamw")
-def adamw(learning_rate, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0):
+def adamw(learning_rate, b1: Probability = 0.9, b2: Probability = 0.999, eps: PositiveFloat = 1e-8,
+          weight_decay: NonNegativeFloat = 0.0):
   return optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay)
 
 
@@ -104,25 +106,25 @@ def constant(learning_rate, steps):
 
 
 @schedules.register("step")
-def step(learning_rate, steps, decay_rate: float = 0.1, step_every: int = 0):
+def step(learning_rate, steps, decay_rate: OpenUnit = 0.1, step_every: NonNegativeInt = 0):
   """Multiplies the rate by `decay_rate` every `step_every` steps (default: a third of the run)."""
   return optax.exponential_decay(learning_rate, step_every or max(1, steps // 3), decay_rate, staircase=True)
 
 
 @schedules.register("exponential")
-def exponential(learning_rate, steps, decay_rate: float = 0.01):
+def exponential(learning_rate, steps, decay_rate: OpenUnit = 0.01):
   """Smooth decay reaching `decay_rate` times the initial rate at the last step."""
   return optax.exponential_decay(learning_rate, max(1, steps), decay_rate)
 
 
 @schedules.register("cosine")
-def cosine(learning_rate, steps, alpha: float = 0.0):
+def cosine(learning_rate, steps, alpha: UnitInterval = 0.0):
   """Half a cosine from the rate down to `alpha` times it (Loshchilov & Hutter, SGDR)."""
   return optax.cosine_decay_schedule(learning_rate, max(1, steps), alpha)
 
 
 @schedules.register("cyclic_cosine")
-def cyclic_cosine(learning_rate, steps, cycles: int = 5):
+def cyclic_cosine(learning_rate, steps, cycles: PositiveInt = 5):
   """`cycles` cosine decays from the full rate, restarting each time (Loshchilov & Hutter, 2017): the
   snapshot-ensemble schedule (Huang et al., 2017) with one snapshot at the end of each cycle."""
   length = max(1, steps // cycles)

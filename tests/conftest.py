@@ -9,6 +9,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # environment so the jaxdl processes that tests start draw the same bits as in-process runs.
 os.environ["JAX_THREEFRY_PARTITIONABLE"] = "0"
 
+import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
@@ -24,6 +25,15 @@ def run_jaxdl(*flags: str, timeout: float = 300, env: dict | None = None) -> sub
   """Runs `python -m jaxdl FLAGS...` in a fresh process, as a user would."""
   return subprocess.run([sys.executable, "-m", "jaxdl", *flags], cwd=REPO, capture_output=True, text=True,
                         timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def run_jaxdl_batch(*command_lines: list[str], timeout: float = 300) -> list[dict]:
+  """Runs each command line through the jaxdl CLI in one fresh process (tests/cli_batch.py); returns
+  [{"code", "stdout", "stderr"}] in order."""
+  proc = subprocess.run([sys.executable, "-m", "tests.cli_batch"], cwd=REPO, capture_output=True, text=True,
+                        timeout=timeout, input=json.dumps([list(c) for c in command_lines]))
+  assert proc.returncode == 0, proc.stderr
+  return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture

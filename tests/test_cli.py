@@ -1,80 +1,122 @@
-"""The `jaxdl` command as a user meets it: one-line errors with exit status 2, never a traceback."""
+"""The `jaxdl` command as a user meets it: every bad value ends in one line, exit status 2, nothing created.
+
+The catalog runs in one process (tests/cli_batch.py): one JAX start-up for all of it.
+"""
 
 import os
+import subprocess
 import sys
 
 import pytest
 
-from jaxdl.config import Config
-from jaxdl.train import loop
-from tests.conftest import REPO, run_jaxdl
+from tests.conftest import REPO, run_jaxdl, run_jaxdl_batch
 from tests.data.idx_files import write_mnist_like
 
 SMALL = ["--data=digits", "--data_args=image_size=8", "--model=mlp", "--model_args=depth=1,width=32", "--steps=4",
          "--batch_size=32", "--log_every=2"]
 
+# (name, flags after SMALL, fragments of the one error line). A later flag overrides SMALL's.
+CATALOG = [
+    ("unknown-flag", ["--nosuchflag=1"], ["Unknown command line flag 'nosuchflag'"]),
+    ("unknown-optimizer", ["--optim=lion"], ["--optim=lion", "adagrad|adam|adamw|momentum|nesterov|rmsprop|sgd"]),
+    ("unknown-dataset", ["--data=imagenet"], ["unknown dataset 'imagenet'", "digits, idx, synthetic, tfds"]),
+    ("unknown-mode", ["--mode=fly"], ["--mode=fly"]),
+    ("unknown-dtype", ["--dtype=int8"], ["--dtype=int8"]),
+    ("misspelt-model-arg", ["--model_args=depht=2"], ["--model_args: unknown key 'depht'", "depth"]),
+    ("model-arg-type", ["--model_args=depth=two"], ["--model_args depth: expected int, got 'two'"]),
+    ("model-arg-zero-depth", ["--model_args=depth=0"], ["--model_args depth=0 is out of range: must be >= 1"]),
+    ("model-arg-dropout-1", ["--model_args=dropout=1.0"], ["--model_args dropout=1.0 is out of range", "[0, 1)"]),
+    ("model-arg-num-classes", ["--model_args=num_classes=5"], ["num_classes comes from the data"]),
+    ("mesh", ["--mesh=data=3"], ["--mesh=data=3 does not cover"]),
+    ("seed-negative", ["--seed=-1"], ["--seed", "-1"]),
+    ("seed-huge", ["--seed=99999999999"], ["--seed"]),
+    ("lr-negative", ["--lr=-1"], ["--lr must be > 0"]),
+    ("lr-zero", ["--lr=0"], ["--lr must be > 0"]),
+    ("steps-zero", ["--steps=0"], ["--steps"]),
+    ("batch-zero", ["--batch_size=0"], ["--batch_size"]),
+    ("batch-too-large", ["--batch_size=4096"], ["--batch_size=4096 exceeds the"]),
+    ("batch-indivisible", ["--batch_size=60"], ["--batch_size=60 must be divisible by the 8"]),
+    ("warmup-negative", ["--warmup_steps=-1"], ["--warmup_steps"]),
+    ("warmup-too-long", ["--warmup_steps=4"], ["--warmup_steps=4 must be smaller than --steps=4"]),
+    ("weight-decay-negative", ["--weight_decay=-0.1"], ["--weight_decay"]),
+    ("clip-negative", ["--clip_norm=-1"], ["--clip_norm"]),
+    ("accumulation-zero", ["--grad_accum_steps=0"], ["--grad_accum_steps"]),
+    ("log-every-zero", ["--log_every=0"], ["--log_every"]),
+    ("eval-every-negative", ["--eval_every=-1"], ["--eval_every"]),
+    ("checkpoint-every-zero", ["--checkpoint_every=0"], ["--checkpoint_every"]),
+    ("keep-zero", ["--keep_checkpoints=0"], ["--keep_checkpoints"]),
+    ("patience-negative", ["--early_stop_patience=-1"], ["--early_stop_patience"]),
+    ("label-smoothing", ["--task_args=label_smoothing=1.5"], ["--task_args label_smoothing=1.5 is out of range"]),
+    ("unknown-loss", ["--task_args=loss=l7"], ["loss='l7'", "cross_entropy, hinge"]),
+    ("l2-negative", ["--task_args=l2=-1"], ["--task_args l2=-1 is out of range: must be >= 0"]),
+    ("image-size-zero", ["--data_args=image_size=0"], ["--data_args image_size=0 is out of range: must be >= 1"]),
+    ("val-fraction", ["--data_args=val_fraction=1.5"], ["--data_args val_fraction=1.5 is out of range"]),
+    ("val-fraction-empty", ["--data_args=val_fraction=0.0001"], ["val split(s) empty"]),
+    ("test-fraction-zero", ["--data_args=test_fraction=0"], ["--data_args test_fraction=0 is out of range"]),
+    ("momentum-above-1", ["--optim=momentum", "--optim_args=momentum=1.5"], ["--optim_args momentum=1.5"]),
+    ("adam-b2-1", ["--optim_args=b2=1"], ["--optim_args b2=1 is out of range"]),
+    ("eps-zero", ["--optim_args=eps=0"], ["--optim_args eps=0 is out of range: must be > 0"]),
+    ("decay-rate-zero", ["--schedule=step", "--schedule_args=decay_rate=0"], ["--schedule_args decay_rate=0"]),
+    ("cycles-zero", ["--schedule=cyclic_cosine", "--schedule_args=cycles=0"], ["--schedule_args cycles=0"]),
+    ("crop-negative", ["--augment=crop=-1"], ["--augment crop=-1 is out of range: must be >= 0"]),
+    ("rotate-too-far", ["--augment=rotate=500"], ["--augment rotate=500 is out of range"]),
+    ("augment-not-a-number", ["--augment=mixup=lots"], ["--augment mixup: expected float, got 'lots'"]),
+    ("unknown-augment", ["--augment=warp"], ["--augment: unknown op 'warp'"]),
+    ("eval-empty-workdir", ["--mode=eval"], ["no checkpoint in", "train first"]),
+    ("sample-classifier", ["--mode=sample"], ["--mode=sample: task 'classify' does not generate samples"]),
+    ("stray-argument", ["extra"], ["unexpected arguments ['extra']"]),
+]
 
-def assert_usage_error(proc, *fragments):
-  assert proc.returncode == 2, proc.stderr
-  assert "Traceback" not in proc.stderr
-  lines = [line for line in proc.stderr.splitlines() if line.startswith("jaxdl: error:")]
-  assert len(lines) == 1, proc.stderr
+
+@pytest.fixture(scope="module")
+def catalog_results(tmp_path_factory):
+  root = tmp_path_factory.mktemp("catalog")
+  results = run_jaxdl_batch(*[[*SMALL, f"--workdir={root / name}", *flags] for name, flags, _ in CATALOG])
+  return root, dict(zip([name for name, _, _ in CATALOG], results))
+
+
+def assert_usage_error(result, *fragments):
+  """Exit status 2, exactly one line on stderr naming the problem, nothing on stdout."""
+  assert result["code"] == 2, result
+  assert "Traceback" not in result["stderr"], result["stderr"]
+  lines = result["stderr"].strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith("jaxdl: error:"), result["stderr"]
+  assert result["stdout"] == ""
   for fragment in fragments:
     assert fragment in lines[0], lines[0]
 
 
-@pytest.mark.parametrize("flags,fragments", [
-    (["--nosuchflag=1"], ["Unknown command line flag 'nosuchflag'"]),
-    (["--optim=lion"], ["--optim=lion", "adagrad|adam|adamw|momentum|nesterov|rmsprop|sgd"]),
-    (["--model_args=depht=2"], ["--model_args: unknown key 'depht'", "depth"]),
-    (["--model_args=depth=two"], ["--model_args depth: expected int, got 'two'"]),
-    (["--data=imagenet"], ["unknown dataset 'imagenet'", "digits, idx, synthetic, tfds"]),
-    (["--mesh=data=3"], ["--mesh=data=3 does not cover"]),
-    (["--steps=0"], ["--steps"]),
-])
-def test_bad_flags(tmp_path, flags, fragments):
-  assert_usage_error(run_jaxdl(*SMALL, f"--workdir={tmp_path}", *flags), *fragments)
+@pytest.mark.parametrize("name,flags,fragments", CATALOG, ids=[c[0] for c in CATALOG])
+def test_bad_value_is_one_line_and_creates_nothing(catalog_results, name, flags, fragments):
+  root, results = catalog_results
+  assert_usage_error(results[name], *fragments)
+  assert not os.path.exists(root / name), os.listdir(root / name)
 
 
-def test_missing_and_truncated_idx_files(tmp_path):
-  d = write_mnist_like(str(tmp_path / "mnist"))
-  os.remove(os.path.join(d, "t10k-images-idx3-ubyte"))
-  assert_usage_error(run_jaxdl(f"--data=idx:{d}", f"--workdir={tmp_path}/a"), "missing file t10k-images-idx3-ubyte")
-  d = write_mnist_like(str(tmp_path / "mnist2"))
-  path = os.path.join(d, "train-labels-idx1-ubyte")
-  data = open(path, "rb").read()
-  open(path, "wb").write(data[:-7])
-  assert_usage_error(run_jaxdl(f"--data=idx:{d}", f"--workdir={tmp_path}/b"), path, "truncated")
-
-
-def test_image_size_the_model_cannot_take(tmp_path):
-  d = write_mnist_like(str(tmp_path / "mnist"))
-  assert_usage_error(run_jaxdl(f"--data=idx:{d}", "--data_args=val_size=10", "--model=lenet5", "--batch_size=32",
-                               f"--workdir={tmp_path}/run"), "LeNet5 takes 32x32 images, got 28x28", "pad_to=32")
-
-
-def test_unwritable_workdir(tmp_path):
+def test_file_and_shape_errors(tmp_path):
+  """Missing and truncated IDX files, an image size the model cannot take, an unwritable workdir."""
+  missing = write_mnist_like(str(tmp_path / "missing"))
+  os.remove(os.path.join(missing, "t10k-images-idx3-ubyte"))
+  truncated = write_mnist_like(str(tmp_path / "truncated"))
+  labels = os.path.join(truncated, "train-labels-idx1-ubyte")
+  data = open(labels, "rb").read()
+  open(labels, "wb").write(data[:-7])
+  mnist = write_mnist_like(str(tmp_path / "mnist"))
   blocker = tmp_path / "file"
   blocker.write_text("not a directory")
-  assert_usage_error(run_jaxdl(*SMALL, f"--workdir={blocker}/run"), f"--workdir={blocker}/run is not a writable")
-
-
-def test_corrupt_checkpoint_is_named_and_left_alone(tmp_path):
-  workdir = str(tmp_path / "run")
-  loop.train_and_evaluate(Config(data="digits", data_args="image_size=8", model="mlp", steps=4, batch_size=32,
-                                 checkpoint_every=2, keep_checkpoints=1), workdir)
-  step_dir = os.path.join(workdir, "checkpoints", "4")
-  damaged = 0
-  for root, _, files in os.walk(os.path.join(step_dir, "state")):
-    for name in files:
-      with open(os.path.join(root, name), "wb") as f:
-        f.write(b"garbage")
-      damaged += 1
-  assert damaged
-  before = sorted(os.listdir(step_dir))
-  proc = run_jaxdl(f"--flagfile={workdir}/flags.txt", f"--workdir={workdir}", "--steps=6")
-  assert_usage_error(proc, f"checkpoint {step_dir} is corrupt")
-  assert sorted(os.listdir(step_dir)) == before  # nothing was deleted or overwritten
+  results = run_jaxdl_batch(
+      [f"--data=idx:{missing}", f"--workdir={tmp_path}/a"],
+      [f"--data=idx:{truncated}", f"--workdir={tmp_path}/b"],
+      [f"--data=idx:{mnist}", "--data_args=val_size=10", "--model=lenet5", "--batch_size=32",
+       f"--workdir={tmp_path}/c"],
+      [f"--data=idx:{mnist}", "--data_args=pad_to=20,val_size=10", f"--workdir={tmp_path}/d"],
+      [*SMALL, f"--workdir={blocker}/run"])
+  assert_usage_error(results[0], "missing file t10k-images-idx3-ubyte")
+  assert_usage_error(results[1], labels, "truncated")
+  assert_usage_error(results[2], "LeNet5 takes 32x32 images, got 28x28", "pad_to=32")
+  assert_usage_error(results[3], "pad_to=20 is smaller than the 28x28 images")
+  assert_usage_error(results[4], f"--workdir={blocker}/run is not a writable")
+  assert not any(os.path.exists(tmp_path / d) for d in "abcd")
 
 
 def test_summary_mode_prints_a_per_layer_table():
@@ -87,25 +129,24 @@ def test_summary_mode_prints_a_per_layer_table():
 
 def test_console_script_trains_and_reports_where_results_are(tmp_path):
   script = os.path.join(os.path.dirname(sys.executable), "jaxdl")
-  import subprocess
   proc = subprocess.run([script, *SMALL, f"--workdir={tmp_path}"], capture_output=True, text=True, cwd=REPO,
                         timeout=300)
   assert proc.returncode == 0, proc.stderr
-  assert "final: test_accuracy=" in proc.stdout and f"results in {tmp_path}" in proc.stdout
+  assert "final: test_accuracy=" in proc.stdout and "val_accuracy=" in proc.stdout
+  assert f"results in {tmp_path}" in proc.stdout
 
 
-def test_mnist_experiment_runs_on_idx_files(tmp_path):
+def test_mnist_experiment_and_augment_preview(tmp_path):
   d = write_mnist_like(str(tmp_path / "mnist"), n_train=300, n_test=50)
-  proc = run_jaxdl("--flagfile=experiments/mnist_lenet5.flags", f"--data=idx:{d}",
-                   "--data_args=pad_to=32,val_size=50", "--batch_size=32", "--steps=20", "--warmup_steps=5",
-                   f"--workdir={tmp_path}/run")
-  assert proc.returncode == 0, proc.stderr
-  assert "val_accuracy=" in proc.stdout and "test_accuracy=" in proc.stdout and "params 61,706" in proc.stdout
-
-
-def test_augment_preview_writes_a_png_grid(tmp_path):
-  proc = run_jaxdl("--mode=augment_preview", "--augment=flip,crop=4,rotate=20,cutmix", f"--workdir={tmp_path}")
-  assert proc.returncode == 0, proc.stderr
+  mnist, preview, no_ops = run_jaxdl_batch(
+      ["--flagfile=experiments/mnist_lenet5.flags", f"--data=idx:{d}", "--data_args=pad_to=32,val_size=50",
+       "--batch_size=32", "--steps=20", "--warmup_steps=5", f"--workdir={tmp_path}/run"],
+      ["--mode=augment_preview", "--augment=flip,crop=4,rotate=20,cutmix", f"--workdir={tmp_path}"],
+      ["--mode=augment_preview", f"--workdir={tmp_path}/none"])
+  assert mnist["code"] == 0, mnist["stderr"]
+  assert "val_accuracy=" in mnist["stdout"] and "test_accuracy=" in mnist["stdout"]
+  assert "params 61,706" in mnist["stdout"]
+  assert preview["code"] == 0, preview["stderr"]
   path = tmp_path / "plots" / "augment_preview.png"
   assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
-  assert_usage_error(run_jaxdl("--mode=augment_preview", f"--workdir={tmp_path}"), "needs --augment")
+  assert_usage_error(no_ops, "needs --augment")

@@ -7,10 +7,13 @@ in order; the train step calls the chain with a key folded from the step's key.
 
 import functools
 from collections.abc import Callable
+from typing import Annotated
 
 import jax
 import jax.numpy as jnp
 
+from jaxdl import args
+from jaxdl.args import NonNegativeInt, PositiveFloat, PositiveInt, Range, UnitInterval
 from jaxdl.errors import UsageError
 
 Batch = dict[str, jax.Array]
@@ -22,7 +25,7 @@ def random_flip(key, images):
   return jnp.where(flip, images[:, :, ::-1], images)
 
 
-def random_crop(key, images, padding: int = 4):
+def random_crop(key, images, padding: NonNegativeInt = 4):
   """Zero-pad by `padding` and cut a random crop of the original size from each image (a random translation)."""
   b, h, w, _ = images.shape
   padded = jnp.pad(images, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
@@ -37,7 +40,8 @@ def _gray(images):
   return (images @ jnp.asarray([0.299, 0.587, 0.114], images.dtype))[..., None]  # ITU-R 601 luma
 
 
-def color_jitter(key, images, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.4):
+def color_jitter(key, images, brightness: UnitInterval = 0.4, contrast: UnitInterval = 0.4,
+                 saturation: UnitInterval = 0.4):
   """Scale brightness, contrast (around each image's mean gray) and saturation (around its gray) by factors
   drawn uniformly from [1 - s, 1 + s]."""
   kb, kc, ks = jax.random.split(key, 3)
@@ -64,7 +68,7 @@ def _affine(images, matrices):
   return jax.vmap(one)(images, matrices)
 
 
-def rotate(key, images, degrees: float = 15.0):
+def rotate(key, images, degrees: Annotated[float, Range(0, 180)] = 15.0):
   """Rotate each image by an angle drawn uniformly from [-degrees, degrees]."""
   theta = jnp.deg2rad(jax.random.uniform(key, (images.shape[0],), minval=-degrees, maxval=degrees))
   cos, sin = jnp.cos(theta), jnp.sin(theta)
@@ -75,7 +79,7 @@ def _targets(batch: Batch, num_classes: int) -> jax.Array:
   return batch.get("targets", jax.nn.one_hot(batch["label"], num_classes))
 
 
-def mixup(key, batch: Batch, num_classes: int, alpha: float = 0.2) -> Batch:
+def mixup(key, batch: Batch, num_classes: int, alpha: PositiveFloat = 0.2) -> Batch:
   """x = lam x_i + (1 - lam) x_j, same for the labels, lam ~ Beta(alpha, alpha) (Zhang et al., 2018)."""
   k_lam, k_perm = jax.random.split(key)
   lam = jax.random.beta(k_lam, alpha, alpha)
@@ -85,7 +89,7 @@ def mixup(key, batch: Batch, num_classes: int, alpha: float = 0.2) -> Batch:
           "targets": lam * targets + (1 - lam) * targets[perm]}
 
 
-def cutmix(key, batch: Batch, num_classes: int, alpha: float = 1.0) -> Batch:
+def cutmix(key, batch: Batch, num_classes: int, alpha: PositiveFloat = 1.0) -> Batch:
   """Paste a random box from another image; its label weight is the pasted area fraction (Yun et al., 2019)."""
   k_lam, k_perm, k_y, k_x = jax.random.split(key, 4)
   images = batch["image"]
@@ -102,7 +106,7 @@ def cutmix(key, batch: Batch, num_classes: int, alpha: float = 1.0) -> Batch:
   return {**batch, "image": jnp.where(box, images[perm], images), "targets": (1 - area) * targets + area * targets[perm]}
 
 
-def rand_augment(key, images, n: int = 2, m: int = 9):
+def rand_augment(key, images, n: PositiveInt = 2, m: Annotated[int, Range(0, 30)] = 9):
   """RandAugment (Cubuk et al., 2020): n ops drawn per image from a fixed list, all at magnitude m of 30."""
   level = m / 30.0
   ops = [
@@ -140,10 +144,7 @@ def parse(spec: str, num_classes: int) -> Callable[[jax.Array, Batch], Batch] | 
     fn, arg = {**IMAGE_OPS, **MIX_OPS}[name]
     if value and arg is None:
       raise UsageError(f"--augment: {name} takes no value")
-    try:
-      kwargs = {arg: type(fn.__defaults__[0] if fn.__defaults__ else 0.0)(value)} if value else {}
-    except ValueError:
-      raise UsageError(f"--augment: {name}={value!r} is not a number") from None
+    kwargs = {arg: args.parse_value(value, args.parameters(fn)[arg][0], f"--augment {name}")} if value else {}
     if name in MIX_OPS:
       steps.append(functools.partial(fn, num_classes=num_classes, **kwargs))
     else:

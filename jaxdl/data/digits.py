@@ -4,18 +4,22 @@ import numpy as np
 import scipy.ndimage
 import sklearn.datasets
 
+from jaxdl.args import OpenUnit, PositiveInt
 from jaxdl.data.source import ArraySource, Dataset, split_off
 from jaxdl.errors import UsageError
 from jaxdl.registry import datasets
 
 
 @datasets.register("digits")
-def load_digits(path: str, seed: int, image_size: int = 32, test_fraction: float = 0.2) -> Dataset:
-  """Digits scaled to [0, 1], resized (bilinear) to image_size, split train/test by `seed`."""
+def load_digits(path: str, seed: int, image_size: PositiveInt = 32, test_fraction: OpenUnit = 0.2,
+                val_fraction: OpenUnit = 0.1) -> Dataset:
+  """Digits scaled to [0, 1], resized (bilinear) to image_size, split train/val/test by `seed`.
+
+  The test split is cut first, then `val_fraction` of the rest becomes validation: what picks the
+  best checkpoint and stops early, so the test split is only ever reported.
+  """
   if path:
     raise UsageError(f"--data=digits takes no path (got {path!r}); the set ships with scikit-learn")
-  if not 0 < test_fraction < 1:
-    raise UsageError(f"--data_args test_fraction must be in (0, 1), got {test_fraction}")
   bunch = sklearn.datasets.load_digits()
   images = (bunch.images / 16.0).astype(np.float32)  # (1797, 8, 8), pixel values 0..16
   if image_size != 8:
@@ -23,6 +27,9 @@ def load_digits(path: str, seed: int, image_size: int = 32, test_fraction: float
                                 mode="nearest")
   images = np.clip(images, 0.0, 1.0)[..., None]     # (1797, S, S, 1)
   labels = bunch.target.astype(np.int32)
-  train, test = split_off(np.random.default_rng(seed), len(labels), round(test_fraction * len(labels)))
-  return Dataset({"train": ArraySource(images[train], labels[train]),
+  rng = np.random.default_rng(seed)
+  rest, test = split_off(rng, len(labels), round(test_fraction * len(labels)))
+  train, val = split_off(rng, len(rest), round(val_fraction * len(rest)))
+  train, val = rest[train], rest[val]
+  return Dataset({"train": ArraySource(images[train], labels[train]), "val": ArraySource(images[val], labels[val]),
                   "test": ArraySource(images[test], labels[test])}, num_classes=10)

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from jaxdl.args import NonNegativeInt, PositiveInt
 from jaxdl.data.source import ArraySource, Dataset, pad_images, split_off
 from jaxdl.errors import UsageError
 from jaxdl.registry import datasets
@@ -53,18 +54,17 @@ def _pair(directory: str, prefix: str, num_classes: int) -> tuple[np.ndarray, np
 
 
 @datasets.register("idx")
-def load_idx(path: str, seed: int, pad_to: int = 0, val_size: int = 5000, num_classes: int = 10) -> Dataset:
+def load_idx(path: str, seed: int, pad_to: NonNegativeInt = 0, val_size: PositiveInt = 5000,
+             num_classes: PositiveInt = 10) -> Dataset:
   """train/t10k pairs from directory `path`; a seeded slice of train of `val_size` is validation."""
   if not path or not os.path.isdir(path):
     raise UsageError(f"--data=idx:DIR needs a directory of IDX files, got {path!r}")
   train_images, train_labels = _pair(path, "train", num_classes)
   test_images, test_labels = _pair(path, "t10k", num_classes)
-  if not 0 <= val_size < len(train_labels):
+  if val_size >= len(train_labels):
     raise UsageError(f"--data_args val_size={val_size} must be below the {len(train_labels)} training images")
   train, val = split_off(np.random.default_rng(seed), len(train_labels), val_size)
   train_images, test_images = pad_images(train_images, pad_to), pad_images(test_images, pad_to)
-  splits = {"train": ArraySource(train_images[train], train_labels[train]),
-            "test": ArraySource(test_images, test_labels)}
-  if val_size:
-    splits["val"] = ArraySource(train_images[val], train_labels[val])
-  return Dataset(splits, num_classes)
+  return Dataset({"train": ArraySource(train_images[train], train_labels[train]),
+                  "val": ArraySource(train_images[val], train_labels[val]),
+                  "test": ArraySource(test_images, test_labels)}, num_classes)

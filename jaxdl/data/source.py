@@ -5,9 +5,15 @@ from typing import Protocol
 
 import numpy as np
 
+from jaxdl.errors import UsageError
+
 
 class Source(Protocol):
-  """Random access to examples; `read` returns a batch {"image": f32 NHWC in [0,1], "label": i32}."""
+  """Random access to examples; `read(indices)` returns one batch as a dict of arrays with a leading batch axis.
+
+  The keys are whatever the task reads: {"image": f32 NHWC in [0, 1], "label": i32} for
+  classification, {"tokens": i32 (B, T)} for language models, and so on.
+  """
 
   def __len__(self) -> int: ...
 
@@ -29,19 +35,46 @@ class ArraySource:
 
 
 @dataclasses.dataclass(frozen=True)
+class Subset:
+  """The examples `indices` of another source: a seeded validation slice of a set that has none."""
+
+  source: Source
+  indices: np.ndarray
+
+  def __len__(self) -> int:
+    return len(self.indices)
+
+  def read(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+    return self.source.read(self.indices[indices])
+
+
+@dataclasses.dataclass(frozen=True)
 class Dataset:
-  """Named splits ("train", optionally "val", "test") and the number of classes."""
+  """Named splits "train", "val" and (where the set has one) "test"; `num_classes` where there are classes.
+
+  "val" is what anything that chooses (best checkpoint, early stopping, ensembles, sweeps) looks
+  at; "test" is only reported.
+  """
 
   splits: dict[str, Source]
-  num_classes: int
+  num_classes: int = 0
+
+  def __post_init__(self):
+    missing = [name for name in ("train", "val") if name not in self.splits]
+    if missing:
+      raise ValueError(f"a Dataset needs the splits train and val; missing {', '.join(missing)}")
+    empty = [name for name, source in self.splits.items() if len(source) == 0]
+    if empty:
+      raise UsageError(f"--data_args leave the {', '.join(empty)} split(s) empty; use a larger fraction or size")
 
   @property
   def eval_splits(self) -> list[str]:
     return [name for name in ("val", "test") if name in self.splits]
 
   @property
-  def image_shape(self) -> tuple[int, ...]:
-    return self.splits["train"].read(np.arange(1))["image"].shape[1:]
+  def example_shapes(self) -> dict[str, tuple[int, ...]]:
+    """Per-example shape of each key of a batch, e.g. {"image": (32, 32, 1), "label": ()}."""
+    return {k: v.shape[1:] for k, v in self.splits["train"].read(np.arange(1)).items()}
 
 
 def pad_images(images: np.ndarray, size: int) -> np.ndarray:
@@ -49,6 +82,8 @@ def pad_images(images: np.ndarray, size: int) -> np.ndarray:
   h, w = images.shape[1:3]
   if size <= 0 or (h, w) == (size, size):
     return images
+  if size < max(h, w):
+    raise UsageError(f"--data_args pad_to={size} is smaller than the {h}x{w} images")
   top, left = (size - h) // 2, (size - w) // 2
   return np.pad(images, ((0, 0), (top, size - h - top), (left, size - w - left), (0, 0)))
 

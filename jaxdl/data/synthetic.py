@@ -2,14 +2,16 @@
 
 import numpy as np
 
+from jaxdl.args import PositiveInt
 from jaxdl.data.source import ArraySource, Dataset
 from jaxdl.errors import UsageError
 from jaxdl.registry import datasets
 
 
 @datasets.register("synthetic")
-def load_synthetic(path: str, seed: int, image_size: int = 32, channels: int = 3, num_classes: int = 10,
-                   train_size: int = 10_000, test_size: int = 1_000) -> Dataset:
+def load_synthetic(path: str, seed: int, image_size: PositiveInt = 32, channels: PositiveInt = 3,
+                   num_classes: PositiveInt = 10, train_size: PositiveInt = 10_000, val_size: PositiveInt = 1_000,
+                   test_size: PositiveInt = 1_000) -> Dataset:
   """Class k is a fixed random template k plus uniform noise, clipped to [0, 1]: learnable, any shape.
 
   `--data=synthetic` (no path); CIFAR-10's shape is the default.
@@ -24,4 +26,4 @@ def load_synthetic(path: str, seed: int, image_size: int = 32, channels: int = 3
     noise = rng.uniform(-0.5, 0.5, size=(n, image_size, image_size, channels)).astype(np.float32)
     return ArraySource(np.clip(templates[labels] + noise, 0.0, 1.0), labels)
 
-  return Dataset({"train": split(train_size), "test": split(test_size)}, num_classes)
+  return Dataset({"train": split(train_size), "val": split(val_size), "test": split(test_size)}, num_classes)

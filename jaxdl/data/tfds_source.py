@@ -5,7 +5,8 @@ import os
 
 import numpy as np
 
-from jaxdl.data.source import Dataset, pad_images
+from jaxdl.args import NonNegativeInt, OpenUnit
+from jaxdl.data.source import Dataset, Subset, pad_images, split_off
 from jaxdl.errors import UsageError
 from jaxdl.registry import datasets
 
@@ -36,9 +37,11 @@ class TfdsSource:
 
 @datasets.register("tfds")
 def load_tfds(path: str, seed: int, data_dir: str = "", image_key: str = "image", label_key: str = "label",
-              pad_to: int = 0) -> Dataset:
-  """`--data=tfds:NAME`: the train, validation and test splits that NAME has, prepared beforehand."""
-  del seed  # TFDS fixes its splits
+              pad_to: NonNegativeInt = 0, val_fraction: OpenUnit = 0.1) -> Dataset:
+  """`--data=tfds:NAME`: the train, validation and test splits that NAME has, prepared beforehand.
+
+  A set without a validation split gets a seeded `val_fraction` slice of its train split.
+  """
   import tensorflow_datasets as tfds  # slow import, only for this source
 
   data_dir = data_dir or os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
@@ -56,6 +59,10 @@ def load_tfds(path: str, seed: int, data_dir: str = "", image_key: str = "image"
                                 pad_to)
   if "train" not in splits:
     raise UsageError(f"--data=tfds:{path} has no train split (it has {', '.join(builder.info.splits)})")
+  if "val" not in splits:
+    train = splits["train"]
+    rest, val = split_off(np.random.default_rng(seed), len(train), round(val_fraction * len(train)))
+    splits["train"], splits["val"] = Subset(train, rest), Subset(train, val)
   feature = builder.info.features[label_key]
   if not hasattr(feature, "num_classes"):
     raise UsageError(f"--data=tfds:{path}: feature {label_key!r} is not a ClassLabel")

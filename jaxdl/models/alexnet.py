@@ -5,6 +5,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxdl.args import PositiveInt, Probability
 from jaxdl.nn.pool import adaptive_avg_pool
 from jaxdl.registry import models
 
@@ -15,9 +16,9 @@ class AlexNet(nn.Module):
   `stem="small"` makes conv1 3x3/1 for 32x32 and smaller inputs; `hidden` sets the FC width.
   """
 
-  num_classes: int = 1000
-  hidden: int = 4096
-  dropout: float = 0.5
+  num_classes: PositiveInt = 1000
+  hidden: PositiveInt = 4096
+  dropout: Probability = 0.5
   stem: str = "imagenet"
   dtype: Any = jnp.float32
 

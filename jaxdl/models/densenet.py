@@ -7,6 +7,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxdl.args import PositiveInt
 from jaxdl.nn.layers import conv, max_pool_3x3_s2
 from jaxdl.nn.norms import batch_norm
 from jaxdl.nn.pool import global_avg_pool
@@ -17,11 +18,11 @@ class DenseNet(nn.Module):
   """Dense blocks of BN-ReLU-1x1 (bn_size x growth)-BN-ReLU-3x3 (growth) layers; transitions halve channels
   and resolution (DenseNet121: 7,978,856 params at 1,000 classes)."""
 
-  block_sizes: Sequence[int] = (6, 12, 24, 16)
-  growth: int = 32
-  init_features: int = 64
-  bn_size: int = 4
-  num_classes: int = 1000
+  block_sizes: Sequence[PositiveInt] = (6, 12, 24, 16)
+  growth: PositiveInt = 32
+  init_features: PositiveInt = 64
+  bn_size: PositiveInt = 4
+  num_classes: PositiveInt = 1000
   stem: str = "imagenet"
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32

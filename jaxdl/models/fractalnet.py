@@ -9,6 +9,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxdl.args import PositiveInt, Probability
 from jaxdl.nn.layers import ConvNormAct
 from jaxdl.nn.pool import global_avg_pool
 from jaxdl.registry import models
@@ -26,7 +27,7 @@ class FractalBlock(nn.Module):
 
   features: int
   columns: int
-  local_rate: float = 0.15
+  local_rate: Probability = 0.15
   conv: Any = ConvNormAct
 
   def join(self, paths: list[tuple[int, jax.Array]], column, train: bool):
@@ -65,11 +66,11 @@ class FractalBlock(nn.Module):
 class FractalNet(nn.Module):
   """Blocks of widths 64, 128, 256, 512, 512 each followed by 2x2 max pooling (the paper's CIFAR model)."""
 
-  num_classes: int = 10
-  columns: int = 4
-  widths: Sequence[int] = (64, 128, 256, 512, 512)
-  local_rate: float = 0.15
-  global_rate: float = 0.5
+  num_classes: PositiveInt = 10
+  columns: PositiveInt = 4
+  widths: Sequence[PositiveInt] = (64, 128, 256, 512, 512)
+  local_rate: Probability = 0.15
+  global_rate: Probability = 0.5
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32
 

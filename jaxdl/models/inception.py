@@ -10,6 +10,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxdl.args import PositiveInt, Probability
 from jaxdl.nn.layers import ConvNormAct
 from jaxdl.nn.pool import adaptive_avg_pool, global_avg_pool
 from jaxdl.registry import models
@@ -57,9 +58,9 @@ class AuxHead(nn.Module):
 class GoogLeNet(nn.Module):
   """In training with `aux_logits`, returns (logits, [aux1, aux2]); the task weights the aux losses (0.3)."""
 
-  num_classes: int = 1000
+  num_classes: PositiveInt = 1000
   aux_logits: bool = True
-  dropout: float = 0.2
+  dropout: Probability = 0.2
   stem: str = "imagenet"
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32

@@ -5,6 +5,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxdl.args import PositiveInt
 from jaxdl.errors import InputShapeError
 from jaxdl.nn import activations as _activations  # noqa: F401  (registers the activations)
 from jaxdl.registry import activations, models
@@ -17,7 +18,7 @@ class LeNet5(nn.Module):
   are the defaults (`activation=relu,pool=max` gives the common modern variant).
   """
 
-  num_classes: int = 10
+  num_classes: PositiveInt = 10
   activation: str = "tanh"
   pool: str = "avg"
   dtype: Any = jnp.float32
@@ -46,7 +47,7 @@ class LeNetModern(nn.Module):
   the LeNet-style network of the CNN lecture).
   """
 
-  num_classes: int = 10
+  num_classes: PositiveInt = 10
   dtype: Any = jnp.float32
 
   @nn.compact

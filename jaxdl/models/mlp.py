@@ -5,6 +5,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxdl.args import PositiveInt, Probability
 from jaxdl.nn import activations as _activations  # noqa: F401  (registers the activations)
 from jaxdl.nn import init as _init  # noqa: F401  (registers the initializers)
 from jaxdl.nn.activations import Maxout
@@ -14,7 +15,7 @@ from jaxdl.registry import activations, initializers, models
 class LinearClassifier(nn.Module):
   """Scores s = W x + b on the flattened input (a softmax or SVM classifier, by the loss)."""
 
-  num_classes: int = 10
+  num_classes: PositiveInt = 10
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -29,12 +30,12 @@ class MLP(nn.Module):
   `activation="maxout"` replaces each Dense + activation by a 2-piece maxout layer.
   """
 
-  num_classes: int = 10
-  depth: int = 2
-  width: int = 256
+  num_classes: PositiveInt = 10
+  depth: PositiveInt = 2
+  width: PositiveInt = 256
   activation: str = "relu"
   initializer: str = "he_normal"
-  dropout: float = 0.0
+  dropout: Probability = 0.0
   dtype: Any = jnp.float32
 
   @nn.compact

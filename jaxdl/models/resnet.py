@@ -8,6 +8,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxdl.args import PositiveInt, Probability
 from jaxdl.nn.layers import conv, max_pool_3x3_s2
 from jaxdl.nn.norms import batch_norm
 from jaxdl.nn.pool import global_avg_pool
@@ -20,10 +21,10 @@ class BasicBlock(nn.Module):
 
   features: int
   strides: int = 1
-  groups: int = 1
-  base_width: int = 64
+  groups: PositiveInt = 1
+  base_width: PositiveInt = 64
   preact: bool = False
-  drop_path: float = 0.0
+  drop_path: Probability = 0.0
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32
   expansion = 1
@@ -72,15 +73,15 @@ class ResNet(nn.Module):
   inputs; `drop_path` is stochastic depth's final rate, rising linearly over the blocks.
   """
 
-  stage_sizes: Sequence[int] = (2, 2, 2, 2)
+  stage_sizes: Sequence[PositiveInt] = (2, 2, 2, 2)
   block: str = "basic"
-  num_classes: int = 1000
-  width: int = 64
-  groups: int = 1
-  base_width: int = 64
+  num_classes: PositiveInt = 1000
+  width: PositiveInt = 64
+  groups: PositiveInt = 1
+  base_width: PositiveInt = 64
   stem: str = "imagenet"
   preact: bool = False
-  drop_path: float = 0.0
+  drop_path: Probability = 0.0
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32
 
@@ -113,10 +114,10 @@ class ResNet(nn.Module):
 class WideResNet(nn.Module):
   """WRN-depth-k for 32x32 inputs: pre-activation basic blocks, widths 16k, 32k, 64k; (depth - 4) / 6 per group."""
 
-  depth: int = 28
-  widen: int = 10
-  dropout: float = 0.0
-  num_classes: int = 10
+  depth: PositiveInt = 28
+  widen: PositiveInt = 10
+  dropout: Probability = 0.0
+  num_classes: PositiveInt = 10
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32
 

@@ -9,6 +9,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxdl.args import PositiveFloat, PositiveInt
 from jaxdl.nn.norms import batch_norm
 from jaxdl.registry import models
 
@@ -31,9 +32,9 @@ class SpeedrunNet(nn.Module):
   """Whitening conv (computed from the init batch, kept fixed in the "constants" collection), then per block:
   conv3x3 -> max pool 2 -> BN -> GELU -> conv3x3 -> BN -> GELU; global max pool; linear head times `scale`."""
 
-  num_classes: int = 10
-  widths: Sequence[int] = (64, 256, 256)
-  scale: float = 1 / 9  # airbench's logit scale
+  num_classes: PositiveInt = 10
+  widths: Sequence[PositiveInt] = (64, 256, 256)
+  scale: PositiveFloat = 1 / 9  # airbench's logit scale
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32
 

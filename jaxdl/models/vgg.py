@@ -6,6 +6,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxdl.args import PositiveInt, Probability
 from jaxdl.nn.layers import conv_init
 from jaxdl.nn.norms import batch_norm
 from jaxdl.nn.pool import adaptive_avg_pool, global_avg_pool
@@ -22,10 +23,10 @@ class VGG(nn.Module):
   usual head for 32x32 inputs (five pools leave 1x1 there).
   """
 
-  depth: int = 16
+  depth: PositiveInt = 16
   batch_norm: bool = False
-  num_classes: int = 1000
-  dropout: float = 0.5
+  num_classes: PositiveInt = 1000
+  dropout: Probability = 0.5
   stem: str = "imagenet"
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32

@@ -8,6 +8,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxdl.args import NonNegativeFloat, Probability
 from jaxdl import losses
 from jaxdl.errors import UsageError
 from jaxdl.registry import tasks
@@ -23,10 +24,10 @@ class Classify:
   model: nn.Module
   num_classes: int
   loss: str = "cross_entropy"
-  label_smoothing: float = 0.0
-  l1: float = 0.0  # weight of sum |w|
-  l2: float = 0.0  # weight of sum w^2 (the notes' lambda R(W))
-  aux_weight: float = 0.3  # auxiliary classifiers' loss weight (GoogLeNet, Szegedy et al. 2014)
+  label_smoothing: Probability = 0.0
+  l1: NonNegativeFloat = 0.0  # weight of sum |w|
+  l2: NonNegativeFloat = 0.0  # weight of sum w^2 (the notes' lambda R(W))
+  aux_weight: NonNegativeFloat = 0.3  # auxiliary classifiers' loss weight (GoogLeNet, Szegedy et al. 2014)
   tta_flip: bool = False  # evaluate on the mean logits of each image and its mirror image
 
   train_metrics = ("loss", "accuracy")  # what loss_fn reports, summed between log rows

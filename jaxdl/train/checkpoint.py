@@ -1,5 +1,14 @@
-"""orbax checkpoints: asynchronous saves, the last k kept plus the best by the monitored metric."""
+"""orbax checkpoints: asynchronous saves, the last k kept plus the best by the monitored metric.
 
+A damaged step directory is found before orbax reads it (orbax's constructor already parses every
+step's metadata and metrics) and reported as one UsageError that names it and the way on. Array
+data is stored raw, so random bytes in it would restore silently as wrong weights: each finished
+step gets a CHECKSUMS file (size and sha256 of every file), checked before the step is restored.
+"""
+
+import glob
+import hashlib
+import json
 import os
 
 import orbax.checkpoint as ocp
@@ -7,12 +16,115 @@ from orbax.checkpoint import checkpoint_managers as policies
 
 from jaxdl.errors import UsageError
 
+# What each file of a step directory holds, for the error line; the JSON ones are parsed to check them.
+_REQUIRED = {"_CHECKPOINT_METADATA": "checkpoint metadata", "data/metadata": "data-iterator state",
+             "state/_METADATA": "array metadata", "state/manifest.ocdbt": "array data manifest"}
+_JSON = {"_CHECKPOINT_METADATA": "checkpoint metadata", "metrics/metrics": "metrics",
+         "data/metadata": "data-iterator state", "state/_METADATA": "array metadata",
+         "state/_sharding": "array sharding", "state/array_metadatas/*": "array metadata"}
+
+
+CHECKSUMS = "jaxdl_checksums.json"
+
+
+def checksums(step_dir: str) -> dict[str, list]:
+  """{relative path: [size, sha256]} of every file of a step directory but the checksum file itself."""
+  out = {}
+  for root, _, files in os.walk(step_dir):
+    for name in files:
+      path = os.path.join(root, name)
+      rel = os.path.relpath(path, step_dir)
+      if rel != CHECKSUMS:
+        with open(path, "rb") as f:
+          out[rel] = [os.path.getsize(path), hashlib.file_digest(f, "sha256").hexdigest()]
+  return out
+
+
+def step_dirs(directory: str) -> dict[int, str]:
+  """{step: path} of the finished step directories (orbax's unfinished `*.orbax-checkpoint-tmp-*` are not)."""
+  if not os.path.isdir(directory):
+    return {}
+  return {int(name): os.path.join(directory, name) for name in os.listdir(directory)
+          if name.isdigit() and os.path.isdir(os.path.join(directory, name))}
+
+
+def damage(step_dir: str, allow_missing: bool = False) -> str | None:
+  """What looks wrong in a step directory's files (missing, empty, unreadable metadata), or None.
+
+  `allow_missing` tolerates missing files: what a kill leaves of an older step while orbax's
+  retention policy deletes it file by file (orbax lists such a step but never restores it).
+  """
+  for rel, what in _REQUIRED.items():
+    if not allow_missing and not os.path.exists(os.path.join(step_dir, rel)):
+      return f"its {what} ({rel}) is missing"
+  for root, _, files in os.walk(step_dir):
+    for name in files:
+      path = os.path.join(root, name)
+      if os.path.getsize(path) == 0:
+        return f"{os.path.relpath(path, step_dir)} is empty"
+  for pattern, what in {**_JSON, CHECKSUMS: "checksums"}.items():
+    for path in glob.glob(os.path.join(step_dir, pattern)):
+      try:
+        with open(path, encoding="utf-8") as f:
+          json.load(f)
+      except (UnicodeDecodeError, json.JSONDecodeError):
+        return f"its {what} ({os.path.relpath(path, step_dir)}) is not readable JSON"
+  recorded = _recorded_checksums(step_dir)
+  for rel, (size, _) in recorded.items():
+    path = os.path.join(step_dir, rel)
+    if not os.path.exists(path):
+      if allow_missing:
+        continue
+      return f"{rel} is missing"
+    if os.path.getsize(path) != size:
+      return f"{rel} has {os.path.getsize(path)} bytes where {size} were written"
+  return None
+
+
+def _recorded_checksums(step_dir: str) -> dict[str, list]:
+  path = os.path.join(step_dir, CHECKSUMS)
+  if not os.path.exists(path):
+    return {}  # a run killed between orbax finishing the step and the checksums: nothing to compare
+  with open(path) as f:
+    return json.load(f)
+
+
+def changed_file(step_dir: str) -> str | None:
+  """The first file whose bytes differ from its recorded checksum, or None (reads every byte)."""
+  recorded, now = _recorded_checksums(step_dir), None
+  if recorded:
+    now = checksums(step_dir)
+  return next((rel for rel, entry in recorded.items() if now.get(rel) != entry), None)
+
+
+def damaged_error(directory: str, step: int, what: str) -> UsageError:
+  """The one line for a damaged step: which directory, what is wrong, where the run goes on from."""
+  steps = step_dirs(directory)
+  intact = [s for s, path in steps.items() if s != step and damage(path) is None]
+  resume = f"resumes from step {max(intact)} ({steps[max(intact)]})" if intact else "starts again from step 0"
+  path = steps.get(step, os.path.join(directory, str(step)))
+  target = os.path.join(os.path.dirname(directory), f"damaged-checkpoint-{step}")
+  return UsageError(f"checkpoint {path} is damaged: {what}; move it away (mv {path} {target}) and rerun: "
+                    f"the run then {resume}")
+
 
 class Checkpoints:
-  """Saves {state pytree, data iterator state} per step under `directory`."""
+  """Saves {state pytree, data iterator state} per step under `directory`.
 
-  def __init__(self, directory: str, keep: int, monitor: str, monitor_mode: str):
+  `create=False` opens an existing directory only (for evaluation): a missing one is a UsageError
+  and nothing is created.
+  """
+
+  def __init__(self, directory: str, keep: int, monitor: str, monitor_mode: str, create: bool = True):
     self.directory = os.path.abspath(directory)
+    self._writable = create
+    if not create and not step_dirs(self.directory):
+      raise UsageError(f"no checkpoint in {self.directory}; train first with --mode=train")
+    steps = step_dirs(self.directory)
+    for step, path in sorted(steps.items()):
+      what = damage(path, allow_missing=step != max(steps))
+      if what:
+        raise damaged_error(self.directory, step, what)
 
     def rank(metrics):
       """Orders by the metric, then prefers the earlier step among ties (as early stopping counts them)."""
@@ -23,8 +135,12 @@ class Checkpoints:
     options = ocp.CheckpointManagerOptions(
         best_fn=rank, best_mode=monitor_mode,  # best_fn also makes orbax write the metrics
         preservation_policy=policies.AnyPreservationPolicy([policies.LatestN(n=keep), best]),
-        enable_async_checkpointing=True, cleanup_tmp_directories=True, create=True)
-    self._manager = ocp.CheckpointManager(self.directory, options=options)
+        enable_async_checkpointing=create, cleanup_tmp_directories=create, create=create)
+    try:
+      self._manager = ocp.CheckpointManager(self.directory, options=options)
+    except Exception as e:  # damage the checks above do not know; orbax raises many types for it
+      raise UsageError(f"cannot open the checkpoints in {self.directory} ({type(e).__name__}: "
+                       f"{_first_line(e)}); move the damaged step directory away and rerun") from None
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -35,27 +151,52 @@ class Checkpoints:
   def all_steps(self) -> list[int]:
     return list(self._manager.all_steps())
 
+  def _seal(self) -> None:
+    """Waits for the save in flight, then writes the checksums of every finished step that lacks them."""
+    self._manager.wait_until_finished()
+    for path in step_dirs(self.directory).values():
+      target = os.path.join(path, CHECKSUMS)
+      if not os.path.exists(target):
+        try:
+          sums = checksums(path)
+        except FileNotFoundError:  # a step orbax's retention policy is deleting
+          continue
+        with open(target + ".tmp", "w") as f:
+          json.dump(sums, f)
+        os.replace(target + ".tmp", target)
+
   def save(self, step: int, state, data_state: dict, metrics: dict[str, float] | None = None) -> None:
-    """Starts an asynchronous save; arrays are copied off the device before this returns."""
+    """Starts an asynchronous save (after sealing the previous one); arrays leave the device before it returns."""
     if step in self._manager.all_steps():
       return
+    self._seal()
     args = ocp.args.Composite(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state))
     self._manager.save(step, args=args, metrics={**metrics, "step": step} if metrics else None, force=True)
 
   def restore(self, step: int, abstract_state):
-    """Returns (state, data_state); a damaged checkpoint is a UsageError naming its directory."""
+    """Returns (state, data_state); damaged array data is a UsageError naming the step directory."""
+    changed = changed_file(os.path.join(self.directory, str(step)))
+    if changed:
+      raise damaged_error(self.directory, step, f"{changed} differs from the checksum written with it")
     args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state), data=ocp.args.JsonRestore())
     try:
       restored = self._manager.restore(step, args=args)
     except Exception as e:  # orbax/tensorstore raise many types for damaged files; all mean the same here
-      path = os.path.join(self.directory, str(step))
-      first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-      raise UsageError(f"checkpoint {path} is corrupt or incompatible with these flags "
-                       f"({type(e).__name__}: {first_line[:200]}); move it away to start over") from None
+      raise damaged_error(self.directory, step, f"its arrays cannot be read or do not match these flags "
+                                                f"({type(e).__name__}: {_first_line(e)})") from None
     return restored.state, restored.data
 
   def wait(self) -> None:
-    self._manager.wait_until_finished()
+    if self._writable:
+      self._seal()
+    else:
+      self._manager.wait_until_finished()
 
   def close(self) -> None:
+    self.wait()
     self._manager.close()
+
+
+def _first_line(e: Exception) -> str:
+  text = str(e).strip()
+  return text.splitlines()[0][:200] if text else type(e).__name__

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jaxdl.config import Config
 from jaxdl.data import pipeline
 from jaxdl.errors import UsageError
-from jaxdl.train.checkpoint import Checkpoints
+from jaxdl.train.checkpoint import Checkpoints, step_dirs
 from jaxdl.train.loop import abstract_state, evaluate, init_state
 from jaxdl.train.setup import build
 from jaxdl.train.step import make_eval_step, masked_sums
@@ -24,7 +24,7 @@ def members_of(spec: str, workdir: str) -> list[tuple[str, int | None]]:
       path, _, step = item.partition(":")
       out.append((path, int(step) if step else None))
     return out
-  steps = Checkpoints(os.path.join(workdir, "checkpoints"), 1, "unused", "max").all_steps()
+  steps = sorted(step_dirs(os.path.join(workdir, "checkpoints")))
   if len(steps) < 2:
     raise UsageError(f"--mode=ensemble: {workdir} keeps {len(steps)} checkpoint(s); a snapshot ensemble needs at "
                      "least 2 (train with --schedule=cyclic_cosine, --checkpoint_every=steps/cycles and "
@@ -40,7 +40,7 @@ def evaluate_ensemble(config: Config, workdir: str, spec: str = "") -> dict:
   members, report = [], {"members": []}
   eval_step = setup.parallel.compile_eval_step(make_eval_step(setup.task, setup.parallel.axis_name))
   for path, step in members_of(spec, workdir):
-    ckpt = Checkpoints(os.path.join(path, "checkpoints"), 1, "unused", "max")
+    ckpt = Checkpoints(os.path.join(path, "checkpoints"), 1, "unused", "max", create=False)
     try:
       step = ckpt.latest_step() if step is None else step
       if step is None or step not in ckpt.all_steps():

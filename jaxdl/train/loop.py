@@ -129,12 +129,11 @@ def _raise_if_diverged(setup: Setup, state, ckpt: Checkpoints) -> None:
 def train_and_evaluate(config: Config, workdir: str) -> dict:
   """Trains `config` in `workdir` (resuming what is there), evaluates, writes summary.json; returns it."""
   wall_start = time.perf_counter()
-  prepare_workdir(workdir, config)
   setup = build(config)
-  parallel, task = setup.parallel, setup.task
-  state, sample = init_state(setup, config)
-  dataset = setup.dataset
-  monitor = f"{dataset.eval_splits[0]}_{task.monitor}"
+  state, sample = init_state(setup, config)  # settings and shapes are checked before the workdir is touched
+  prepare_workdir(workdir, config)
+  parallel, task, dataset = setup.parallel, setup.task, setup.dataset
+  monitor = f"val_{task.monitor}"  # only validation chooses; test is reported
   ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, monitor, task.monitor_mode)
   train_iter = pipeline.train_batches(dataset.splits["train"], config.batch_size, config.seed)
   start = ckpt.latest_step() or 0
@@ -231,17 +230,21 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   return result
 
 
-def evaluate_checkpoint(config: Config, workdir: str) -> dict[str, float]:
-  """`--mode=eval`: the eval metrics of the latest checkpoint in `workdir`."""
-  setup = build(config)
-  state, _ = init_state(setup, config)
-  ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, "unused", "max")
+def restore_checkpoint(config: Config, workdir: str) -> tuple[Setup, state_lib.TrainState, int]:
+  """The run's pieces and the train state of the latest checkpoint in `workdir` (for eval and sampling)."""
+  ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, "unused", "max", create=False)
   try:
+    setup = build(config)
+    state, _ = init_state(setup, config)
     step = ckpt.latest_step()
-    if step is None:
-      raise UsageError(f"--mode=eval: no checkpoint in {ckpt.directory}; train first with --mode=train")
     restored, _ = ckpt.restore(step, abstract_state(setup.parallel.to_global(state)))
   finally:
     ckpt.close()
+  return setup, setup.parallel.put_state(restored), step
+
+
+def evaluate_checkpoint(config: Config, workdir: str) -> dict[str, float]:
+  """`--mode=eval`: the eval metrics of the latest checkpoint in `workdir`."""
+  setup, state, step = restore_checkpoint(config, workdir)
   eval_step = setup.parallel.compile_eval_step(make_eval_step(setup.task, setup.parallel.axis_name))
-  return {"step": step, **evaluate(setup, eval_step, setup.parallel.put_state(restored), config.batch_size)}
+  return {"step": step, **evaluate(setup, eval_step, state, config.batch_size)}

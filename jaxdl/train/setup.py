@@ -14,6 +14,7 @@ from jaxdl.config import Config
 from jaxdl.data import augment
 from jaxdl.data.source import Dataset
 from jaxdl.errors import UsageError
+from jaxdl.tasks import contract
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 
@@ -38,12 +39,17 @@ def build_task(config: Config, num_classes: int, norm_axis_name: str | None = No
   if "dtype" in fields:
     model_kwargs.setdefault("dtype", DTYPES[config.dtype])
   if "num_classes" in fields:
+    if "num_classes" in model_kwargs:
+      raise UsageError("--model_args: num_classes comes from the data (--data_args=num_classes=N where the "
+                       "source has it)")
     model_kwargs["num_classes"] = num_classes
   if "norm_axis_name" in fields:
     model_kwargs["norm_axis_name"] = norm_axis_name
   model = model_cls(**model_kwargs)
   task_cls = registry.tasks.get(config.task)
-  return task_cls(model=model, num_classes=num_classes, **args.parse(config.task_args, task_cls, "task_args"))
+  task = task_cls(model=model, num_classes=num_classes, **args.parse(config.task_args, task_cls, "task_args"))
+  contract.check(task)
+  return task
 
 
 def build_optimizer(config: Config) -> optax.GradientTransformation:
@@ -58,6 +64,7 @@ def build_optimizer(config: Config) -> optax.GradientTransformation:
 
 
 def build(config: Config) -> Setup:
+  """Every piece of a run, checking every setting before anything is written."""
   if config.dtype not in DTYPES:
     raise UsageError(f"--dtype={config.dtype}; choose one of: {', '.join(DTYPES)}")
   dataset = data.load(config.data, config.data_args, config.seed)
@@ -65,6 +72,6 @@ def build(config: Config) -> Setup:
     raise UsageError(f"--batch_size={config.batch_size} exceeds the {len(dataset.splits['train'])} training "
                      f"examples of --data={config.data}")
   strategy = parallel.create(config.parallel_mode, config.mesh, config.batch_size)
-  return Setup(dataset=dataset, task=build_task(config, dataset.num_classes, strategy.axis_name),
-               tx=build_optimizer(config), parallel=strategy,
+  task = build_task(config, dataset.num_classes, strategy.axis_name)
+  return Setup(dataset=dataset, task=task, tx=contract.optimizer(task, build_optimizer(config)), parallel=strategy,
                augment=augment.parse(config.augment, dataset.num_classes))

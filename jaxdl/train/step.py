@@ -4,11 +4,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxdl.tasks import contract
 from jaxdl.train.state import TrainState
 
 
 def make_train_step(task, tx: optax.GradientTransformation, axis_name: str | None = None, augment=None):
-  """One optimizer step; under pmap, `axis_name` averages gradients and metrics across devices.
+  """One optimizer step of `tx` on the task's gradients (see jaxdl.tasks.contract); under pmap, `axis_name` averages gradients and metrics across devices.
 
   `augment(key, batch) -> batch` runs first, on a key split from the step's key.
 
@@ -21,8 +22,7 @@ def make_train_step(task, tx: optax.GradientTransformation, axis_name: str | Non
     if augment is not None:
       augment_rng, rng = jax.random.split(rng)
       batch = augment(augment_rng, batch)
-    grad_fn = jax.value_and_grad(task.loss_fn, has_aux=True)
-    (loss, (metrics, model_state)), grads = grad_fn(state.params, state.model_state, batch, rng)
+    grads, (metrics, model_state) = contract.gradients(task)(state.params, state.model_state, batch, rng)
     if axis_name is not None:
       grads, metrics, model_state = jax.lax.pmean((grads, metrics, model_state), axis_name)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)

@@ -1,15 +1,19 @@
 """summary.json: the run's final metrics, timing, size, parameter fingerprint and provenance."""
 
 import hashlib
+import importlib.metadata
 import json
 import os
+import platform
 import subprocess
 
-import flax
 import jax
 import numpy as np
 
 import jaxdl
+
+# The packages whose versions decide the bits a run produces (with the hardware and XLA_FLAGS).
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "grain", "numpy")
 
 
 def params_fingerprint(params) -> str:
@@ -30,10 +34,25 @@ def git_revision() -> str | None:
   return out.stdout.strip() or None
 
 
+def cpu_model() -> str:
+  """The CPU's model name: floating-point results may differ between CPU models (vector units, XLA's choices)."""
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
 def provenance() -> dict:
+  """What identifies the bits of a run: same flags on the same hardware, versions and XLA_FLAGS give the same."""
   return {
       "device": f"{jax.device_count()} x {jax.devices()[0].device_kind} ({jax.default_backend()})",
-      "versions": {"jaxdl": jaxdl.__version__, "jax": jax.__version__, "flax": flax.__version__},
+      "cpu": cpu_model(),
+      "xla_flags": os.environ.get("XLA_FLAGS", ""),
+      "versions": {"jaxdl": jaxdl.__version__, **{p: importlib.metadata.version(p) for p in PACKAGES}},
       "git_revision": git_revision(),
   }
 

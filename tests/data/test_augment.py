@@ -68,7 +68,8 @@ def test_cutmix_label_weight_is_the_pasted_area():
 
 
 @pytest.mark.parametrize("spec,message", [("blur", "unknown op 'blur'"), ("flip=2", "flip takes no value"),
-                                          ("crop=x", "not a number")])
+                                          ("crop=x", "--augment crop: expected int, got 'x'"),
+                                          ("mixup=0", "--augment mixup=0 is out of range: must be > 0")])
 def test_bad_specs(spec, message):
   with pytest.raises(UsageError, match=message):
     augment.parse(spec, 10)

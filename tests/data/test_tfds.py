@@ -30,22 +30,39 @@ class TinyDigits(tfds.core.GeneratorBasedBuilder):
       yield i, {"image": rng.integers(0, 256, (28, 28, 1), dtype=np.uint8), "label": i % 10}
 
 
+class TinyDigitsWithValidation(TinyDigits):
+  """The same, with a validation split of its own."""
+
+  def _split_generators(self, dl_manager):
+    return {**super()._split_generators(dl_manager), "validation": self._generate_examples(8, 2)}
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
   d = str(tmp_path_factory.mktemp("tfds"))
   TinyDigits(data_dir=d, file_format="array_record").download_and_prepare()
+  TinyDigitsWithValidation(data_dir=d, file_format="array_record").download_and_prepare()
   return d
 
 
 def test_reads_splits_and_scales(data_dir):
-  ds = load("tfds:tiny_digits", f"data_dir={data_dir},pad_to=32")
-  assert {k: len(v) for k, v in ds.splits.items()} == {"train": 48, "test": 16}
+  """Without a validation split, a seeded quarter of train becomes val (val_fraction=0.25)."""
+  ds = load("tfds:tiny_digits", f"data_dir={data_dir},pad_to=32,val_fraction=0.25", seed=3)
+  assert {k: len(v) for k, v in ds.splits.items()} == {"train": 36, "val": 12, "test": 16}
   assert ds.num_classes == 10
   batch = ds.splits["train"].read(np.array([0, 5, 11]))
   assert batch["image"].shape == (3, 32, 32, 1) and batch["image"].dtype == np.float32
   assert 0.0 <= batch["image"].min() and batch["image"].max() <= 1.0
-  labels = ds.splits["train"].read(np.arange(48))["label"]  # TFDS shuffles on write: compare counts
-  np.testing.assert_array_equal(np.bincount(labels), np.bincount(np.arange(48) % 10))
+  whole = load("tfds:tiny_digits", f"data_dir={data_dir},val_fraction=0.25", seed=3).splits
+  labels = np.concatenate([whole[s].read(np.arange(len(whole[s])))["label"] for s in ("train", "val")])
+  np.testing.assert_array_equal(np.bincount(labels), np.bincount(np.arange(48) % 10))  # a partition of train
+  other = load("tfds:tiny_digits", f"data_dir={data_dir},val_fraction=0.25", seed=4).splits
+  assert not np.array_equal(whole["val"].indices, other["val"].indices)  # the slice follows the seed
+
+
+def test_a_validation_split_of_its_own_is_used(data_dir):
+  ds = load("tfds:tiny_digits_with_validation", f"data_dir={data_dir}")
+  assert {k: len(v) for k, v in ds.splits.items()} == {"train": 48, "val": 8, "test": 16}
 
 
 def test_unprepared_set_names_the_build_command(tmp_path):

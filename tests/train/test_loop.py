@@ -19,7 +19,7 @@ FAST = Config(data="digits", data_args="image_size=8", model="mlp", model_args="
               lr=3e-3, batch_size=64, steps=40, log_every=10, eval_every=20, checkpoint_every=20)
 
 SUMMARY_KEYS = {"final", "steps", "wall_s", "train_s", "steps_per_s", "params_count", "params_fingerprint", "device",
-                "versions", "git_revision"}
+                "cpu", "xla_flags", "versions", "git_revision"}
 
 
 def test_run_writes_everything_design_lists(workdir):
@@ -33,7 +33,9 @@ def test_run_writes_everything_design_lists(workdir):
   assert summary == json.loads(json.dumps(result))
   assert summary["params_count"] == 64 * 64 + 64 + 64 * 10 + 10
   assert summary["final"]["test_accuracy"] > 0.8 and len(summary["params_fingerprint"]) == 64
-  assert set(summary["versions"]) == {"jaxdl", "jax", "flax"}
+  assert set(summary["versions"]) == {"jaxdl", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "grain", "numpy"}
+  assert summary["versions"]["numpy"] == np.__version__ and summary["cpu"]
+  assert "--xla_force_host_platform_device_count=8" in summary["xla_flags"]  # set by tests/conftest.py
   rows = read_rows(os.path.join(workdir, "metrics.jsonl"))
   assert [(r["step"], r["split"]) for r in rows] == [
       (0, "init"), (10, "train"), (20, "train"), (20, "eval"), (30, "train"), (40, "train"), (40, "eval")]
@@ -82,15 +84,14 @@ def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(workdir):
   assert loop.evaluate_checkpoint(config, workdir)["step"] == bad - 1  # the kept checkpoint restores intact
 
 
-def test_default_experiment_reaches_98_percent_in_under_30_s(tmp_path):
-  """`make run`'s experiment, run as `make run` runs it (one CPU device): LeNet-5 on digits,
-  test accuracy >= 0.98 with training under 30 s."""
+def test_default_experiment_reaches_98_percent(tmp_path):
+  """`make run`'s experiment, run as `make run` runs it (one CPU device): LeNet-5 on digits, val and test
+  accuracy >= 0.98. Its speed is measured by bench/, not asserted here."""
   proc = run_jaxdl("--flagfile=experiments/digits_lenet5.flags", f"--workdir={tmp_path}",
                    env={"XLA_FLAGS": "", "JAX_THREEFRY_PARTITIONABLE": "1"})
   assert proc.returncode == 0, proc.stderr
   summary = json.load(open(tmp_path / "summary.json"))
-  assert summary["final"]["test_accuracy"] >= 0.98
-  assert summary["train_s"] < 30
+  assert summary["final"]["val_accuracy"] >= 0.98 and summary["final"]["test_accuracy"] >= 0.98
   assert summary["params_count"] == 61_706 and summary["device"].startswith("1 x cpu")
   assert "step/s" in proc.stderr and "loss=" in proc.stderr  # the progress bar
   assert f"results in {tmp_path}" in proc.stdout and "final: test_accuracy=" in proc.stdout
@@ -153,10 +154,10 @@ def test_early_stopping_restores_the_best_checkpoint_and_stays_stopped(workdir):
   result = loop.train_and_evaluate(config, workdir)
   assert result["stopped_early"] and result["steps_run"] < 400
   evals = [r for r in read_rows(os.path.join(workdir, "metrics.jsonl")) if r["split"] == "eval"]
-  best = max(evals, key=lambda r: r["test_accuracy"])  # first of the ties, as the stopper counts
-  assert [r["test_accuracy"] > best["test_accuracy"] for r in evals[-2:]] == [False, False]
+  best = max(evals, key=lambda r: r["val_accuracy"])  # first of the ties, as the stopper counts
+  assert [r["val_accuracy"] > best["val_accuracy"] for r in evals[-2:]] == [False, False]
   assert result["best_checkpoint_step"] == best["step"]
-  assert result["final"]["test_accuracy"] == pytest.approx(best["test_accuracy"])  # the best state, restored
+  assert result["final"]["val_accuracy"] == pytest.approx(best["val_accuracy"])  # the best state, restored
   again = loop.train_and_evaluate(config, workdir)
   assert again["stopped_early"] and again["params_fingerprint"] == result["params_fingerprint"]
 

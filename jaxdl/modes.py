@@ -1,0 +1,99 @@
+"""What `--mode` runs: one table entry per mode, each `(config, workdir) -> the text to print`.
+
+A new mode is one function and one `MODES` entry; `main.py` only dispatches.
+"""
+
+import dataclasses
+import os
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from jaxdl import data, registry
+from jaxdl.analysis import summary as model_summary
+from jaxdl.config import Config
+from jaxdl.data import augment
+from jaxdl.errors import UsageError
+from jaxdl.tasks import contract
+from jaxdl.train import ensemble, loop, plots
+from jaxdl.train.setup import build_task
+
+
+def train(config: Config, workdir: str) -> str:
+  result = loop.train_and_evaluate(config, workdir)
+  return "\n".join([
+      "final: " + " ".join(f"{k}={v:.4f}" for k, v in sorted(result["final"].items())),
+      f"trained {result['steps_run']} steps in {result['train_s']:.1f}s; params {result['params_count']:,}; "
+      f"fingerprint {result['params_fingerprint'][:16]}",
+      f"results in {os.path.abspath(workdir)}: summary.json, metrics.jsonl, plots/, checkpoints/ "
+      f"(TensorBoard: tensorboard --logdir {workdir})"])
+
+
+def evaluate(config: Config, workdir: str) -> str:
+  return " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                  for k, v in loop.evaluate_checkpoint(config, workdir).items())
+
+
+def sample(config: Config, workdir: str) -> str:
+  """Samples from the latest checkpoint, through the task's `sample_fn`."""
+  if not issubclass(registry.tasks.get(config.task), contract.Sampler):
+    raise UsageError(f"--mode=sample: task {config.task!r} does not generate samples")
+  setup, state, _ = loop.restore_checkpoint(config, workdir)
+  state = setup.parallel.to_global(state)
+  return setup.task.sample_fn(state.params, state.model_state, jax.random.PRNGKey(config.seed), workdir)
+
+
+def summarize(config: Config, workdir: str) -> str:
+  """Per-layer output shapes, parameters and multiply-adds at the data's image size."""
+  del workdir
+  dataset = data.load(config.data, config.data_args, config.seed)
+  model = build_task(config, dataset.num_classes).model
+  image_shape = dataset.example_shapes["image"]
+  rows = model_summary.layers(model, image_shape)
+  params = jax.eval_shape(model.init, jax.random.PRNGKey(0),
+                          jax.ShapeDtypeStruct((1, *image_shape), np.float32))["params"]
+  total = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))
+  return f"{config.model} on {config.data} {image_shape}\n" + model_summary.format_table(rows, total)
+
+
+def augment_preview(config: Config, workdir: str) -> str:
+  """4 training images, each followed by 7 augmented versions of it, as one PNG grid."""
+  dataset = data.load(config.data, config.data_args, config.seed)
+  fn = augment.parse(config.augment, dataset.num_classes)
+  if fn is None:
+    raise UsageError("--mode=augment_preview needs --augment, e.g. --augment=flip,crop=4,cutmix")
+  originals = dataset.splits["train"].read(np.arange(4))
+  rows = []
+  for i in range(4):
+    batch = {k: np.repeat(v[i:i + 1], 7, axis=0) for k, v in originals.items()}
+    augmented = jax.jit(fn)(jax.random.PRNGKey(config.seed + i), batch)["image"]
+    rows += [originals["image"][i], *np.asarray(augmented)]
+  path = plots.image_grid(os.path.join(workdir, "plots", "augment_preview.png"), np.stack(rows),
+                          f"--augment={config.augment} (first column: original)")
+  return f"wrote {path}"
+
+
+def ensemble_eval(config: Config, workdir: str) -> str:
+  report = ensemble.evaluate_ensemble(config, workdir, config.ensemble)
+  lines = [f"member {m['workdir']}@{m['step']}: " + " ".join(f"{k}={v:.4f}" for k, v in m.items()
+                                                             if isinstance(v, float)) for m in report["members"]]
+  return "\n".join(lines + ["ensemble: " + " ".join(f"{k}={v:.4f}" for k, v in report.items()
+                                                    if k.startswith("ensemble_"))])
+
+
+@dataclasses.dataclass(frozen=True)
+class Mode:
+  run: Callable[..., str]
+  help: str
+  needs_workdir: bool = True
+
+
+MODES = {
+    "train": Mode(train, "train (resumes if the workdir has checkpoints)"),
+    "eval": Mode(evaluate, "evaluate the latest checkpoint"),
+    "sample": Mode(sample, "draw samples from the latest checkpoint (tasks that generate)"),
+    "summary": Mode(summarize, "per-layer table of the model", needs_workdir=False),
+    "augment_preview": Mode(augment_preview, "a PNG grid of augmented training samples"),
+    "ensemble": Mode(ensemble_eval, "average the predictions of several checkpoints (--ensemble)"),
+}

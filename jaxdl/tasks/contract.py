@@ -1,0 +1,83 @@
+"""The task contract: everything the training loop knows of a task. A new family adds a task, never a loop branch.
+
+A task owns its losses and metrics and sees its model only through `init`/`apply`. Batches are
+dicts whose keys the task reads (`image`, `label`, `tokens`, ...). The required members are in
+`Task`; `Sampler` and `OwnsUpdate` are optional, and `gradients` / `optimizer` fill in their defaults.
+"""
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import jax
+import optax
+
+Batch = dict[str, jax.Array]
+Metrics = dict[str, jax.Array]
+
+
+@runtime_checkable
+class Task(Protocol):
+  """Required of every task registered in `jaxdl.registry.tasks`."""
+
+  train_metrics: tuple[str, ...]  # names of the scalars `loss_fn` reports; the loop sums them between log rows
+  monitor: str        # the eval metric that, on the val split, picks the best checkpoint and stops early
+  monitor_mode: str   # "max" or "min": which way `monitor` improves
+
+  def init(self, rng: jax.Array, batch: Batch) -> dict[str, Any]:
+    """The model's variables ({"params": ..., other collections}) for one batch's shapes."""
+
+  def loss_fn(self, params, model_state: dict, batch: Batch, rng: jax.Array) -> tuple[jax.Array, tuple[Metrics, dict]]:
+    """Training loss and (metrics named by `train_metrics`, updated model_state); differentiated w.r.t. params."""
+
+  def eval_fn(self, params, model_state: dict, batch: Batch) -> Metrics:
+    """Per-example metrics, each of shape (B,); the loop averages them over the real rows of each split."""
+
+  def expected_initial_loss(self) -> float:
+    """The loss an untrained model should start near (log C for softmax): the first babysitting check."""
+
+
+@runtime_checkable
+class Sampler(Protocol):
+  """Optional: a task that generates (text, images) serves `--mode=sample`."""
+
+  def sample_fn(self, params, model_state: dict, rng: jax.Array, workdir: str) -> str:
+    """Draws samples from a trained model, writes them under `workdir`, returns one line saying where."""
+
+
+@runtime_checkable
+class OwnsUpdate(Protocol):
+  """Optional: a task whose update one loss and one optimizer cannot express (a GAN's two networks).
+
+  The loop still runs one jitted, donated step: it averages the task's gradients across devices,
+  applies `optimizer(tx)` to them and keeps the NaN guard, the metric sums and exact resume.
+  """
+
+  def grad_fn(self, params, model_state: dict, batch: Batch, rng: jax.Array) -> tuple[Any, tuple[Metrics, dict]]:
+    """(gradients shaped like params, (metrics with "loss", updated model_state)); e.g. each network's
+    gradient of its own loss."""
+
+  def optimizer(self, tx: optax.GradientTransformation) -> optax.GradientTransformation:
+    """The transformation applied to `grad_fn`'s gradients, built from the one the flags describe (e.g.
+    `optax.multi_transform` over named parameter groups, one optimizer each)."""
+
+
+def check(task: Any) -> None:
+  """Raises TypeError naming the members a task lacks (for whoever writes a new task)."""
+  missing = [name for name in ("train_metrics", "monitor", "monitor_mode", "init", "loss_fn", "eval_fn",
+                               "expected_initial_loss") if not hasattr(task, name)]
+  if missing:
+    raise TypeError(f"{type(task).__name__} does not follow jaxdl.tasks.contract.Task: missing {', '.join(missing)}")
+  if task.monitor_mode not in ("max", "min"):
+    raise TypeError(f"{type(task).__name__}.monitor_mode must be 'max' or 'min', got {task.monitor_mode!r}")
+
+
+def gradients(task: Task) -> Callable:
+  """The task's `grad_fn`, or the gradient of its `loss_fn`: (params, model_state, batch, rng) -> (grads, aux)."""
+  if isinstance(task, OwnsUpdate):
+    return task.grad_fn
+  return jax.grad(task.loss_fn, has_aux=True)
+
+
+def optimizer(task: Task, tx: optax.GradientTransformation) -> optax.GradientTransformation:
+  """The transformation the loop applies: the task's own where it owns its update, else `tx`."""
+  return task.optimizer(tx) if isinstance(task, OwnsUpdate) else tx
