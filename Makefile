@@ -23,10 +23,10 @@ run: $(VENV)/.installed
 	$(VENV)/bin/jaxdl --flagfile=experiments/digits_lenet5.flags --workdir=$(WORKDIR)
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n 2 --durations=15
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15
 
 test-all: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n 2 -m ""
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 -m ""
 
 bench: $(VENV)/.installed
 	$(PY) bench/loop_overhead.py

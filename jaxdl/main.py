@@ -50,7 +50,8 @@ def main_reporting_errors(argv: list[str]) -> None:
 
 def run() -> None:
   """Console-script entry point."""
-  jax.config.update("jax_compilation_cache_dir", os.path.expanduser("~/.cache/jaxdl/xla"))
+  if "JAX_COMPILATION_CACHE_DIR" not in os.environ:  # JAX's own variable still chooses the place
+    jax.config.update("jax_compilation_cache_dir", os.path.expanduser("~/.cache/jaxdl/xla"))
   parallel.initialize_distributed()
   app.run(main_reporting_errors, flags_parser=parse_flags)
 

@@ -1,6 +1,7 @@
 """Test set-up: 8 fake CPU devices (before JAX starts), quiet absl logging, helpers for the CLI."""
 
 import os
+import tempfile
 
 os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -8,6 +9,11 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # measured); values differ from the default but are still independent of sharding. Set in the
 # environment so the jaxdl processes that tests start draw the same bits as in-process runs.
 os.environ["JAX_THREEFRY_PARTITIONABLE"] = "0"
+# Most of the suite's time is XLA compiling the same small models again in new runs and processes;
+# a persistent cache shared by the workers and the jaxdl processes they start compiles each once.
+# A hit returns the same executable, so results are bit-identical to a fresh compile.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "jaxdl-tests-xla-cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 import json  # noqa: E402
 import subprocess  # noqa: E402

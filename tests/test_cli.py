@@ -68,7 +68,7 @@ CATALOG = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: xdist may run other modules between the grouped tests
 def catalog_results(tmp_path_factory):
   root = tmp_path_factory.mktemp("catalog")
   results = run_jaxdl_batch(*[[*SMALL, f"--workdir={root / name}", *flags] for name, flags, _ in CATALOG])
@@ -86,6 +86,7 @@ def assert_usage_error(result, *fragments):
     assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.xdist_group("cli_catalog")  # one worker runs the catalog once
 @pytest.mark.parametrize("name,flags,fragments", CATALOG, ids=[c[0] for c in CATALOG])
 def test_bad_value_is_one_line_and_creates_nothing(catalog_results, name, flags, fragments):
   root, results = catalog_results
@@ -140,7 +141,7 @@ def test_mnist_experiment_and_augment_preview(tmp_path):
   d = write_mnist_like(str(tmp_path / "mnist"), n_train=300, n_test=50)
   mnist, preview, no_ops = run_jaxdl_batch(
       ["--flagfile=experiments/mnist_lenet5.flags", f"--data=idx:{d}", "--data_args=pad_to=32,val_size=50",
-       "--batch_size=32", "--steps=20", "--warmup_steps=5", f"--workdir={tmp_path}/run"],
+       "--batch_size=32", "--steps=6", "--warmup_steps=2", "--log_every=3", f"--workdir={tmp_path}/run"],
       ["--mode=augment_preview", "--augment=flip,crop=4,rotate=20,cutmix", f"--workdir={tmp_path}"],
       ["--mode=augment_preview", f"--workdir={tmp_path}/none"])
   assert mnist["code"] == 0, mnist["stderr"]

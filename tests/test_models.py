@@ -59,9 +59,14 @@ def test_every_registered_model_is_pinned():
 
 
 @pytest.mark.parametrize("name", [n for n, p in PINNED.items() if p[3] is not None])
-def test_parameter_count(name):
+def test_parameter_count_and_output_shape(name):
+  """Traced (eval_shape) at the pinned size: the parameter count, and eval-mode logits of (1, classes)."""
   side, channels, classes, expected = PINNED[name]
-  assert count(params_of(models.get(name)(num_classes=classes), side, channels)) == expected
+  model = models.get(name)(num_classes=classes)
+  x = jax.ShapeDtypeStruct((1, side, side, channels), jnp.float32)
+  variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
+  assert count(variables["params"]) == expected
+  assert jax.eval_shape(lambda v, x: model.apply(v, x, train=False), variables, x).shape == (1, classes)
 
 
 def test_googlenet_without_auxiliary_heads():
@@ -85,21 +90,40 @@ SMALL = {
 }
 
 
+def filled_like(shapes):
+  """Variables of the shapes `init` declares, drawn in NumPy at He scale (running variances positive).
+
+  Tracing init (eval_shape) checks its shapes without compiling it: compiling the initializers of a
+  whole network costs more than its forward pass (GoogLeNet: 16 s of 20). Real initialization is
+  compiled by every training test and by the full-size forwards of `make test-all`.
+  """
+  rng = np.random.default_rng(0)
+
+  def fill(path, s):
+    if path[-1].key == "var":
+      return jnp.asarray(rng.uniform(0.5, 1.5, s.shape), s.dtype)
+    fan_in = int(np.prod(s.shape[:-1])) if len(s.shape) > 1 else 1
+    return jnp.asarray(rng.normal(0, np.sqrt(2 / fan_in), s.shape), s.dtype)
+
+  return jax.tree_util.tree_map_with_path(fill, shapes)
+
+
 def forward(name, model_args, side=32, channels=3):
   cls = models.get(name)
   model = cls(num_classes=10, **args.parse(model_args, cls, "model_args"))
   x = jnp.asarray(np.random.default_rng(0).uniform(size=(2, side, side, channels)), jnp.float32)
-  variables = jax.jit(model.init)(jax.random.PRNGKey(0), x)
-  train = jax.jit(lambda v, x: model.apply(v, x, train=True, rngs={"dropout": jax.random.PRNGKey(1)},
-                                           mutable=list(set(v) - {"params"})))
-  out, new_state = train(variables, x)
+  variables = filled_like(jax.eval_shape(model.init, jax.random.PRNGKey(0), x))
+
+  @jax.jit  # one compilation for both modes
+  def train_and_eval(v, x):
+    train = model.apply(v, x, train=True, rngs={"dropout": jax.random.PRNGKey(1)}, mutable=list(set(v) - {"params"}))
+    return train, model.apply(v, x, train=False)
+
+  (out, new_state), eval_logits = train_and_eval(variables, x)
   logits, aux = out if isinstance(out, tuple) else (out, [])
   assert len(aux) == (2 if name == "googlenet" else 0)  # GoogLeNet's auxiliary heads, in training only
-  chex.assert_shape([logits, *aux], (2, 10))
-  chex.assert_tree_all_finite((logits, aux))
-  eval_logits = jax.jit(lambda v, x: model.apply(v, x, train=False))(variables, x)
-  chex.assert_shape(eval_logits, (2, 10))
-  chex.assert_tree_all_finite(eval_logits)
+  chex.assert_shape([logits, *aux, eval_logits], (2, 10))
+  chex.assert_tree_all_finite((logits, aux, eval_logits))
   return variables, new_state
 
 
@@ -133,17 +157,17 @@ X32 = np.random.default_rng(1).uniform(size=(3, 32, 32, 1)).astype(np.float32)
 @pytest.mark.parametrize("activation,pool", [("tanh", "avg"), ("relu", "max")])
 def test_lenet5_matches_numpy(activation, pool):
   model = lenet.LeNet5(activation=activation, pool=pool)
-  params = model.init(jax.random.PRNGKey(0), X32)["params"]
+  params = jax.jit(model.init)(jax.random.PRNGKey(0), X32)["params"]
   want = ref.lenet5(X32.astype(np.float64), _np(params), activation=np.tanh if activation == "tanh" else ref.relu,
                     pool=np.mean if pool == "avg" else np.max)
-  chex.assert_trees_all_close(np.asarray(model.apply({"params": params}, X32)), want, rtol=1e-4, atol=1e-5)
+  chex.assert_trees_all_close(np.asarray(jax.jit(model.apply)({"params": params}, X32)), want, rtol=1e-4, atol=1e-5)
 
 
 def test_lenet_modern_matches_numpy():
   x = X32[:, :28, :28]
   model = lenet.LeNetModern()
-  params = model.init(jax.random.PRNGKey(0), x)["params"]
-  chex.assert_trees_all_close(np.asarray(model.apply({"params": params}, x)),
+  params = jax.jit(model.init)(jax.random.PRNGKey(0), x)["params"]
+  chex.assert_trees_all_close(np.asarray(jax.jit(model.apply)({"params": params}, x)),
                               ref.lenet_modern(x.astype(np.float64), _np(params)), rtol=1e-4, atol=1e-5)
 
 
@@ -187,11 +211,10 @@ def test_speedrun_first_conv_whitens_its_init_batch_and_stays_fixed():
                                          "resnet.ResNet50", "resnet.ResNet101", "resnet.ResNet152",
                                          "resnet.WideResNet50_2", "resnet.ResNeXt50_32x4d", "densenet.DenseNet121",
                                          "fractalnet.FractalNet"])
-def test_public_names_take_num_classes_and_init_at_224(public_name):
+def test_public_names_are_the_registered_models(public_name):
+  """`jaxdl.models.<family>.<Name>` is what `--model` builds, so the 224x224 checks above cover it."""
   import importlib
   module, name = public_name.split(".")
-  model = getattr(importlib.import_module(f"jaxdl.models.{module}"), name)(num_classes=7)
-  x = jax.ShapeDtypeStruct((1, 224, 224, 3), jnp.float32)
-  variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
-  out = jax.eval_shape(lambda v, x: model.apply(v, x, train=False), variables, x)
-  assert out.shape == (1, 7)
+  public = getattr(importlib.import_module(f"jaxdl.models.{module}"), name)
+  assert any(models.get(n) is public for n in models.names())
+  assert "num_classes" in args.parameters(public)

@@ -36,11 +36,12 @@ def train_20_steps(strategy, config=CONFIG):
   return jax.device_get({"params": state.params, **state.model_state})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: xdist may run other modules between the grouped tests
 def one_device():
   return train_20_steps(parallel.JitParallel("data=1", devices=jax.devices()[:1]))
 
 
+@pytest.mark.xdist_group("one_device")
 @pytest.mark.parametrize("make", [
     lambda: parallel.JitParallel("data=-1"),
     lambda: parallel.JitParallel("data=4,fsdp=2"),
@@ -51,13 +52,18 @@ def test_eight_devices_equal_one(one_device, make):
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5), train_20_steps(make()), one_device)
 
 
+@pytest.fixture(scope="session")  # session: xdist may run other modules between the grouped tests
+def one_device_bn():
+  return train_20_steps(parallel.JitParallel("data=1", devices=jax.devices()[:1]), BN_CONFIG)
+
+
+@pytest.mark.xdist_group("one_device_bn")  # one worker trains the 1-device baseline once
 @pytest.mark.parametrize("make", [lambda: parallel.JitParallel("data=-1"), lambda: parallel.PmapParallel()],
                          ids=["jit-8", "pmap-8"])
-def test_batch_norm_on_eight_devices_equals_one_large_batch(make):
+def test_batch_norm_on_eight_devices_equals_one_large_batch(one_device_bn, make):
   """Parameters and running statistics of a BatchNorm ResNet after 20 steps: 8 devices == 1 device."""
-  one = train_20_steps(parallel.JitParallel("data=1", devices=jax.devices()[:1]), BN_CONFIG)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), train_20_steps(make(), BN_CONFIG),
-               one)
+               one_device_bn)
 
 
 def test_fsdp_shards_parameters_and_data_axis_shards_the_batch():

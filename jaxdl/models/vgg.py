@@ -59,6 +59,6 @@ VGG13_BN = functools.partial(VGG, depth=13, batch_norm=True)
 VGG16_BN = functools.partial(VGG, depth=16, batch_norm=True)
 VGG19_BN = functools.partial(VGG, depth=19, batch_norm=True)
 
-for _depth in CONFIGS:
-  models.register(f"vgg{_depth}", functools.partial(VGG, depth=_depth))
-  models.register(f"vgg{_depth}_bn", functools.partial(VGG, depth=_depth, batch_norm=True))
+for _depth in CONFIGS:  # the public names above are what --model builds
+  models.register(f"vgg{_depth}", globals()[f"VGG{_depth}"])
+  models.register(f"vgg{_depth}_bn", globals()[f"VGG{_depth}_BN"])

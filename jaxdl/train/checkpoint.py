@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 
+import jax
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as policies
 
@@ -108,6 +109,17 @@ def damaged_error(directory: str, step: int, what: str) -> UsageError:
                     f"the run then {resume}")
 
 
+def _save_replicas_whole_on_cpu() -> None:
+  """On CPU, write each replicated array from one device instead of 1/R of it from each of R devices.
+
+  orbax's replica-parallel saving slices every array per replica, compiling one slice per distinct
+  shape: 128 compilations (7 s) for a small ResNet on 8 CPU devices, for nothing on one host's memory.
+  """
+  if jax.default_backend() == "cpu":
+    ocp.type_handlers.register_type_handler(jax.Array, ocp.type_handlers.ArrayHandler(use_replica_parallel=False),
+                                            override=True)
+
+
 class Checkpoints:
   """Saves {state pytree, data iterator state} per step under `directory`.
 
@@ -118,6 +130,7 @@ class Checkpoints:
   def __init__(self, directory: str, keep: int, monitor: str, monitor_mode: str, create: bool = True):
     self.directory = os.path.abspath(directory)
     self._writable = create
+    _save_replicas_whole_on_cpu()
     if not create and not step_dirs(self.directory):
       raise UsageError(f"no checkpoint in {self.directory}; train first with --mode=train")
     steps = step_dirs(self.directory)

@@ -166,7 +166,7 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
           loop_start, first_step = time.perf_counter(), step
         bar.update()
         last = step == config.steps
-        if step % config.log_every == 0 or last or stop:
+        if step % config.log_every == 0 or last:  # not on a stop: the sums in the state carry over exactly
           _raise_if_diverged(setup, state, ckpt)
           sums = jax.device_get(parallel.to_global(state.metric_sums))
           train = {k: float(v / sums["steps"]) for k, v in sums.items() if k != "steps"}

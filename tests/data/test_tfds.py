@@ -105,15 +105,22 @@ class TinyCifar(tfds.core.GeneratorBasedBuilder):
       yield i, {"id": f"{seed}_{i}", "image": png(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)), "label": i % 10}
 
 
-@pytest.mark.parametrize("experiment,model_args", [("cifar10_resnet18", "stem=small,width=8"),
-                                                   ("cifar10_speedrun", "widths=(8,16,16)")])
-def test_cifar10_experiments_run_on_a_cifar_shaped_set(tmp_path, experiment, model_args):
-  """experiments/cifar10_*.flags end to end (a few steps, narrow models) on the tiny CIFAR-shaped set."""
-  from tests.conftest import run_jaxdl
+@pytest.mark.parametrize("runs", [
+    [("cifar10_speedrun", "widths=(8,16,16)")],
+    pytest.param([("cifar10_resnet18", "stem=small,width=4,stage_sizes=(1,1)")], marks=pytest.mark.slow),
+], ids=["speedrun", "resnet18"])
+def test_cifar10_experiments_run_on_a_cifar_shaped_set(tmp_path, runs):
+  """experiments/cifar10_*.flags end to end (a few steps, narrow models) on the tiny CIFAR-shaped set, with the
+  seeded validation slice it gets for having no validation split. The ResNet18 file runs in `make test-all`; in
+  `make test` its flags are parsed (tests/test_readme.py) and its model runs forward (tests/test_models.py)."""
+  from tests.conftest import run_jaxdl_batch
   data_dir = str(tmp_path / "tfds")
   TinyCifar(data_dir=data_dir, file_format="array_record").download_and_prepare()
-  proc = run_jaxdl(f"--flagfile=experiments/{experiment}.flags", "--data=tfds:tiny_cifar",
-                   f"--data_args=data_dir={data_dir}", f"--model_args={model_args}", "--batch_size=16",
-                   "--steps=6", "--warmup_steps=2", "--log_every=2", f"--workdir={tmp_path}/run")
-  assert proc.returncode == 0, proc.stderr
-  assert "test_accuracy=" in proc.stdout
+  results = run_jaxdl_batch(*[
+      [f"--flagfile=experiments/{experiment}.flags", "--data=tfds:tiny_cifar",
+       f"--data_args=data_dir={data_dir},val_fraction=0.25", f"--model_args={model_args}", "--batch_size=16",
+       "--steps=3", "--warmup_steps=1", "--log_every=1", f"--workdir={tmp_path}/{experiment}"]
+      for experiment, model_args in runs])
+  for result in results:
+    assert result["code"] == 0, result["stderr"]
+    assert "val_accuracy=" in result["stdout"] and "test_accuracy=" in result["stdout"]

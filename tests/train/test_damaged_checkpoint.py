@@ -60,7 +60,10 @@ def tree_digest(directory):
   return digest.hexdigest()
 
 
-@pytest.fixture(scope="module")
+pytestmark = pytest.mark.xdist_group("damaged_checkpoints")  # one worker builds the damaged runs once
+
+
+@pytest.fixture(scope="session")  # session: xdist may run other modules between the grouped tests
 def damaged_runs(tmp_path_factory):
   """One short run copied once per kind of damage, each damaged in its newest step and restarted."""
   root = tmp_path_factory.mktemp("damaged")

@@ -22,8 +22,23 @@ SUMMARY_KEYS = {"final", "steps", "wall_s", "train_s", "steps_per_s", "params_co
                 "cpu", "xla_flags", "versions", "git_revision"}
 
 
-def test_run_writes_everything_design_lists(workdir):
-  result = loop.train_and_evaluate(FAST, workdir)
+# Tests that share the FAST runs go to one xdist worker (make test runs --dist loadgroup), which trains them once.
+shares_fast_runs = pytest.mark.xdist_group("fast_runs")
+
+
+@pytest.fixture(scope="session")  # session: xdist may run other modules between the grouped tests
+def fast_runs(tmp_path_factory):
+  """FAST trained with seeds 0, 0 (again, in another workdir), 1 and 2: {name: (workdir, result)}."""
+  root = tmp_path_factory.mktemp("fast")
+  runs = {}
+  for name, seed in (("seed0", 0), ("seed0_again", 0), ("seed1", 1), ("seed2", 2)):
+    runs[name] = (str(root / name), loop.train_and_evaluate(dataclasses.replace(FAST, seed=seed), str(root / name)))
+  return runs
+
+
+@shares_fast_runs
+def test_run_writes_everything_design_lists(fast_runs):
+  workdir, result = fast_runs["seed0"]
   for name in ("flags.txt", "metrics.jsonl", "summary.json", "plots/loss.png", "plots/accuracy.png"):
     assert os.path.getsize(os.path.join(workdir, name)) > 0, name
   assert any(f.startswith("events.out.tfevents") for f in os.listdir(os.path.join(workdir, "tensorboard")))
@@ -46,22 +61,22 @@ def test_run_writes_everything_design_lists(workdir):
   assert open(os.path.join(workdir, "flags.txt")).read().startswith("--data=digits\n")
 
 
-def test_same_flags_and_seed_give_the_same_bits(tmp_path):
-  a = loop.train_and_evaluate(FAST, str(tmp_path / "a"))
-  b = loop.train_and_evaluate(FAST, str(tmp_path / "b"))
-  c = loop.train_and_evaluate(dataclasses.replace(FAST, seed=1), str(tmp_path / "c"))
+@shares_fast_runs
+def test_same_flags_and_seed_give_the_same_bits(fast_runs):
+  (dir_a, a), (dir_b, b), (_, c) = fast_runs["seed0"], fast_runs["seed0_again"], fast_runs["seed1"]
   assert a["params_fingerprint"] == b["params_fingerprint"] != c["params_fingerprint"]
-  assert read_rows(str(tmp_path / "a" / "metrics.jsonl")) == read_rows(str(tmp_path / "b" / "metrics.jsonl"))
+  assert read_rows(os.path.join(dir_a, "metrics.jsonl")) == read_rows(os.path.join(dir_b, "metrics.jsonl"))
 
 
-def test_more_steps_on_a_finished_run_continue_it_exactly(tmp_path):
-  straight = loop.train_and_evaluate(FAST, str(tmp_path / "straight"))
+@shares_fast_runs
+def test_more_steps_on_a_finished_run_continue_it_exactly(fast_runs, tmp_path):
+  straight_dir, straight = fast_runs["seed0"]
   loop.train_and_evaluate(dataclasses.replace(FAST, steps=20), str(tmp_path / "split"))
   resumed = loop.train_and_evaluate(FAST, str(tmp_path / "split"))
   assert resumed["steps_run"] == 20
   assert resumed["params_fingerprint"] == straight["params_fingerprint"]
-  train_rows = lambda run: [r for r in read_rows(str(tmp_path / run / "metrics.jsonl")) if r["split"] != "eval"]  # noqa
-  assert train_rows("split") == train_rows("straight")
+  train_rows = lambda d: [r for r in read_rows(os.path.join(d, "metrics.jsonl")) if r["split"] != "eval"]  # noqa
+  assert train_rows(str(tmp_path / "split")) == train_rows(straight_dir)
 
 
 def test_a_workdir_refuses_other_flags_and_lists_them(workdir):
@@ -84,14 +99,14 @@ def test_nan_loss_stops_at_its_step_and_keeps_the_last_good_checkpoint(workdir):
   assert loop.evaluate_checkpoint(config, workdir)["step"] == bad - 1  # the kept checkpoint restores intact
 
 
-def test_default_experiment_reaches_98_percent(tmp_path):
-  """`make run`'s experiment, run as `make run` runs it (one CPU device): LeNet-5 on digits, val and test
-  accuracy >= 0.98. Its speed is measured by bench/, not asserted here."""
-  proc = run_jaxdl("--flagfile=experiments/digits_lenet5.flags", f"--workdir={tmp_path}",
+def test_default_experiment_runs_as_make_run_runs_it(tmp_path):
+  """`make run`'s flag file on one CPU device with JAX's default PRNG, shortened to 150 of its 600 steps
+  (its full accuracy, >= 0.98, is checked by `make test-all` in tests/test_experiments.py)."""
+  proc = run_jaxdl("--flagfile=experiments/digits_lenet5.flags", f"--workdir={tmp_path}", "--steps=150",
                    env={"XLA_FLAGS": "", "JAX_THREEFRY_PARTITIONABLE": "1"})
   assert proc.returncode == 0, proc.stderr
   summary = json.load(open(tmp_path / "summary.json"))
-  assert summary["final"]["val_accuracy"] >= 0.98 and summary["final"]["test_accuracy"] >= 0.98
+  assert summary["final"]["val_accuracy"] >= 0.9 and summary["final"]["test_accuracy"] >= 0.9
   assert summary["params_count"] == 61_706 and summary["device"].startswith("1 x cpu")
   assert "step/s" in proc.stderr and "loss=" in proc.stderr  # the progress bar
   assert f"results in {tmp_path}" in proc.stdout and "final: test_accuracy=" in proc.stdout
@@ -99,8 +114,8 @@ def test_default_experiment_reaches_98_percent(tmp_path):
 
 def test_pmap_path_trains_like_the_jit_path(tmp_path):
   """With BatchNorm, whose statistics pmap averages over its axis and jit sees whole."""
-  config = dataclasses.replace(FAST, model="resnet18", model_args="stem=small,width=4,stage_sizes=(1,1)", steps=30,
-                               eval_every=30, checkpoint_every=30)
+  config = dataclasses.replace(FAST, model="resnet18", model_args="stem=small,width=4,stage_sizes=(1,)", steps=6,
+                               log_every=3, eval_every=0, checkpoint_every=6)
   jit = loop.train_and_evaluate(config, str(tmp_path / "jit"))
   pmap = loop.train_and_evaluate(dataclasses.replace(config, parallel_mode="pmap"), str(tmp_path / "pmap"))
   assert pmap["final"]["test_accuracy"] == pytest.approx(jit["final"]["test_accuracy"], abs=1e-6)
@@ -133,7 +148,7 @@ def test_initial_loss_far_from_log_c_warns(caplog):
 
 
 def test_augmented_training_with_soft_labels_and_test_time_flip(tmp_path):
-  config = dataclasses.replace(FAST, augment="crop=1,jitter,mixup=0.2", steps=120, eval_every=0)
+  config = dataclasses.replace(FAST, augment="crop=1,jitter,mixup=0.2", steps=60, eval_every=0, lr=0.01)
   a = loop.train_and_evaluate(config, str(tmp_path / "a"))
   b = loop.train_and_evaluate(config, str(tmp_path / "b"))
   assert a["final"]["test_accuracy"] > 0.8
@@ -183,11 +198,10 @@ def test_snapshot_ensemble_of_a_cyclic_cosine_run(workdir):
   assert os.path.exists(os.path.join(workdir, "ensemble.json"))
 
 
-def test_ensemble_of_runs_with_different_seeds_beats_their_mean_loss(tmp_path):
+@shares_fast_runs
+def test_ensemble_of_runs_with_different_seeds_beats_their_mean_loss(fast_runs, tmp_path):
   from jaxdl.train import ensemble
-  runs = [str(tmp_path / f"seed{s}") for s in range(3)]
-  for seed, run in enumerate(runs):
-    loop.train_and_evaluate(dataclasses.replace(FAST, seed=seed), run)
+  runs = [fast_runs[name][0] for name in ("seed0", "seed1", "seed2")]
   report = ensemble.evaluate_ensemble(FAST, str(tmp_path), ",".join(runs))
   losses = [m["test_loss"] for m in report["members"]]
   assert report["ensemble_test_loss"] < np.mean(losses)  # averaging probabilities cannot be worse than average
