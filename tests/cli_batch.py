@@ -9,7 +9,7 @@ import io
 import json
 import sys
 
-from absl import flags
+from absl import flags, logging
 
 from jaxdl import main
 
@@ -17,6 +17,7 @@ from jaxdl import main
 def run_one(argv: list[str]) -> dict:
   flags.FLAGS.unparse_flags()  # every command line starts from the defaults, as a new process would
   out, err, code = io.StringIO(), io.StringIO(), 0
+  logging.get_absl_handler().python_handler.stream = err  # log lines count as printed too
   with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
     try:
       main.main_reporting_errors(main.parse_flags(["jaxdl", *argv]))
