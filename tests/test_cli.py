@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, run_jaxdl, run_jaxdl_batch
+from tests.conftest import REPO, run_jaxdl_batch
 from tests.data.idx_files import write_mnist_like
 
 SMALL = ["--data=digits", "--data_args=image_size=8", "--model=mlp", "--model_args=depth=1,width=32", "--steps=4",
@@ -120,14 +120,6 @@ def test_file_and_shape_errors(tmp_path):
   assert not any(os.path.exists(tmp_path / d) for d in "abcd")
 
 
-def test_summary_mode_prints_a_per_layer_table():
-  proc = run_jaxdl("--mode=summary", "--model=lenet5")
-  assert proc.returncode == 0, proc.stderr
-  assert "Conv_0" in proc.stdout and "Dense_2" in proc.stdout
-  total = proc.stdout.strip().splitlines()[-1].split()
-  assert total == ["total", "61,706", "416,520"]  # LeNet-5: 0.42M multiply-adds per 32x32 image
-
-
 def test_console_script_trains_and_reports_where_results_are(tmp_path):
   script = os.path.join(os.path.dirname(sys.executable), "jaxdl")
   proc = subprocess.run([script, *SMALL, f"--workdir={tmp_path}"], capture_output=True, text=True, cwd=REPO,
@@ -137,13 +129,19 @@ def test_console_script_trains_and_reports_where_results_are(tmp_path):
   assert f"results in {tmp_path}" in proc.stdout
 
 
-def test_mnist_experiment_and_augment_preview(tmp_path):
+def test_summary_mnist_experiment_and_augment_preview(tmp_path):
+  """Three modes in one process: a per-layer summary, training the MNIST flag file on IDX files, a preview."""
   d = write_mnist_like(str(tmp_path / "mnist"), n_train=300, n_test=50)
-  mnist, preview, no_ops = run_jaxdl_batch(
+  summary, mnist, preview, no_ops = run_jaxdl_batch(
+      ["--mode=summary", "--model=lenet5"],
       ["--flagfile=experiments/mnist_lenet5.flags", f"--data=idx:{d}", "--data_args=pad_to=32,val_size=50",
        "--batch_size=32", "--steps=6", "--warmup_steps=2", "--log_every=3", f"--workdir={tmp_path}/run"],
       ["--mode=augment_preview", "--augment=flip,crop=4,rotate=20,cutmix", f"--workdir={tmp_path}"],
       ["--mode=augment_preview", f"--workdir={tmp_path}/none"])
+  assert summary["code"] == 0, summary["stderr"]
+  assert "Conv_0" in summary["stdout"] and "Dense_2" in summary["stdout"]
+  total = summary["stdout"].strip().splitlines()[-1].split()
+  assert total == ["total", "61,706", "416,520"]  # LeNet-5: 0.42M multiply-adds per 32x32 image
   assert mnist["code"] == 0, mnist["stderr"]
   assert "val_accuracy=" in mnist["stdout"] and "test_accuracy=" in mnist["stdout"]
   assert "params 61,706" in mnist["stdout"]
