@@ -97,10 +97,8 @@ def test_a_task_that_owns_its_update_trains_both_groups_with_their_optimizers(tm
   config = Config(data="digits", data_args="image_size=8", model="linear", task="two_optimizers", lr=1e-3,
                   batch_size=64, steps=1, log_every=1, eval_every=0)
   result = loop.train_and_evaluate(config, str(tmp_path / "a"))
-  again = loop.train_and_evaluate(config, str(tmp_path / "b"))
   setup, trained_state, _ = loop.restore_checkpoint(config, str(tmp_path / "a"))
   initial = jax.device_get(loop.init_state(setup, config)[0].params)
-  assert result["params_fingerprint"] == again["params_fingerprint"]
   trained = jax.device_get(trained_state.params)
   assert params_fingerprint(trained) == result["params_fingerprint"]
   train = setup.dataset.splits["train"]

@@ -12,7 +12,7 @@ import pytest
 from jaxdl.config import Config, to_flagfile
 from jaxdl.train import loop
 from jaxdl.train.writer import read_rows
-from tests.conftest import REPO, run_jaxdl
+from tests.conftest import REPO
 
 CONFIG = Config(data="digits", data_args="image_size=8", model="mlp", model_args="depth=2,width=64,dropout=0.1",
                 optim="adam", lr=1e-3, schedule="cosine", batch_size=32, steps=80, log_every=5, eval_every=40,
@@ -67,7 +67,6 @@ def test_sigterm_checkpoints_exits_143_and_resumes_exactly(tmp_path, uninterrupt
   assert proc.returncode == 143
   saved = [int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()]
   assert max(saved) >= 50  # a checkpoint at or after the step the signal came
-  proc = run_jaxdl(f"--flagfile={flagfile}", f"--workdir={workdir}")
-  assert proc.returncode == 0, proc.stderr
+  loop.train_and_evaluate(CONFIG, workdir)  # what the same command runs (the CLI restart: test_damaged_checkpoint)
   assert json.load(open(os.path.join(workdir, "summary.json")))["params_fingerprint"] == uninterrupted[0]
   assert read_rows(os.path.join(workdir, "metrics.jsonl")) == uninterrupted[1]
