@@ -63,8 +63,9 @@ class OwnsUpdate(Protocol):
 
 def check(task: Any) -> None:
   """Raises TypeError naming the members a task lacks (for whoever writes a new task)."""
-  missing = [name for name in ("train_metrics", "monitor", "monitor_mode", "init", "loss_fn", "eval_fn",
-                               "expected_initial_loss") if not hasattr(task, name)]
+  members = [*Task.__annotations__, *(name for name in vars(Task) if callable(getattr(Task, name))
+                                      and not name.startswith("_"))]
+  missing = [name for name in members if not hasattr(task, name)]
   if missing:
     raise TypeError(f"{type(task).__name__} does not follow jaxdl.tasks.contract.Task: missing {', '.join(missing)}")
   if task.monitor_mode not in ("max", "min"):

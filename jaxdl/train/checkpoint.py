@@ -20,15 +20,16 @@ from orbax.checkpoint._src.metadata import array_metadata_store  # the Store orb
 
 from jaxdl.errors import UsageError
 
-# What each file of a step directory holds, for the error line; the JSON ones are parsed to check them.
-_REQUIRED = {"_CHECKPOINT_METADATA": "checkpoint metadata", "data/metadata": "data-iterator state",
-             "state/_METADATA": "array metadata", "state/manifest.ocdbt": "array data manifest"}
-_JSON = {"_CHECKPOINT_METADATA": "checkpoint metadata", "metrics/metrics": "metrics",
-         "data/metadata": "data-iterator state", "state/_METADATA": "array metadata",
-         "state/_sharding": "array sharding", "state/array_metadatas/*": "array metadata"}
-
-
 CHECKSUMS = "jaxdl_checksums.json"
+
+# What each file of a step directory holds, for the error line. All but the ocdbt manifest are JSON
+# and parsed to check them; the required ones must exist in the step that is restored.
+_WHAT = {"_CHECKPOINT_METADATA": "checkpoint metadata", "metrics/metrics": "metrics",
+         "data/metadata": "data-iterator state", "state/_METADATA": "array metadata",
+         "state/_sharding": "array sharding", "state/array_metadatas/*": "array metadata",
+         "state/manifest.ocdbt": "array data manifest", CHECKSUMS: "checksums"}
+_REQUIRED = ("_CHECKPOINT_METADATA", "data/metadata", "state/_METADATA", "state/manifest.ocdbt")
+_JSON = tuple(rel for rel in _WHAT if rel != "state/manifest.ocdbt")
 
 
 def checksums(step_dir: str) -> dict[str, list]:
@@ -58,21 +59,21 @@ def damage(step_dir: str, allow_missing: bool = False) -> str | None:
   `allow_missing` tolerates missing files: what a kill leaves of an older step while orbax's
   retention policy deletes it file by file (orbax lists such a step but never restores it).
   """
-  for rel, what in _REQUIRED.items():
+  for rel in _REQUIRED:
     if not allow_missing and not os.path.exists(os.path.join(step_dir, rel)):
-      return f"its {what} ({rel}) is missing"
+      return f"its {_WHAT[rel]} ({rel}) is missing"
   for root, _, files in os.walk(step_dir):
     for name in files:
       path = os.path.join(root, name)
       if os.path.getsize(path) == 0:
         return f"{os.path.relpath(path, step_dir)} is empty"
-  for pattern, what in {**_JSON, CHECKSUMS: "checksums"}.items():
+  for pattern in _JSON:
     for path in glob.glob(os.path.join(step_dir, pattern)):
       try:
         with open(path, encoding="utf-8") as f:
           json.load(f)
       except (UnicodeDecodeError, json.JSONDecodeError):
-        return f"its {what} ({os.path.relpath(path, step_dir)}) is not readable JSON"
+        return f"its {_WHAT[pattern]} ({os.path.relpath(path, step_dir)}) is not readable JSON"
   recorded = _recorded_checksums(step_dir)
   for rel, (size, _) in recorded.items():
     path = os.path.join(step_dir, rel)
@@ -95,9 +96,10 @@ def _recorded_checksums(step_dir: str) -> dict[str, list]:
 
 def changed_file(step_dir: str) -> str | None:
   """The first file whose bytes differ from its recorded checksum, or None (reads every byte)."""
-  recorded, now = _recorded_checksums(step_dir), None
-  if recorded:
-    now = checksums(step_dir)
+  recorded = _recorded_checksums(step_dir)
+  if not recorded:
+    return None
+  now = checksums(step_dir)
   return next((rel for rel, entry in recorded.items() if now.get(rel) != entry), None)
 
 
