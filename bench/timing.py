@@ -34,3 +34,14 @@ def full_seconds_per_step(config) -> float:
   """`train_and_evaluate` in a fresh workdir; its summary times steady-state steps the same way."""
   with tempfile.TemporaryDirectory() as workdir:
     return 1.0 / loop.train_and_evaluate(config, workdir)["steps_per_s"]
+
+
+def best_seconds(fn, *args, repeats: int = 5) -> float:
+  """Fastest of `repeats` calls of a compiled function, after one call that compiles it."""
+  jax.block_until_ready(fn(*args))
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    times.append(time.perf_counter() - start)
+  return min(times)

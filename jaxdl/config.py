@@ -40,6 +40,7 @@ class Config:
   mesh: str = "data=-1"
   parallel_mode: str = "jit"
   dtype: str = "float32"
+  conv_impl: str = "auto"  # convolutions: auto (matmul on CPU, lax elsewhere), lax or matmul
   mode: str = "train"
   ensemble: str = ""  # --mode=ensemble members: DIR[:STEP],... (empty: every checkpoint kept in the workdir)
 
@@ -77,7 +78,9 @@ def load_flagfile(path: str, **overrides) -> Config:
 
 
 def differences(saved: dict[str, str], config: Config) -> list[str]:
-  """Flags that differ between a workdir's flags.txt and `config`, ignoring RESUMABLE ones."""
-  now = from_flagfile(to_flagfile(config))
-  return [f"--{k}: workdir has {shlex.quote(saved.get(k, '<unset>'))}, command has {shlex.quote(now[k])}"
-          for k in now if k not in RESUMABLE and saved.get(k) != now[k]]
+  """Flags that differ between a workdir's flags.txt and `config`, ignoring RESUMABLE ones. A flag added to
+  jaxdl after the workdir was written counts as its default there."""
+  now, default = from_flagfile(to_flagfile(config)), from_flagfile(to_flagfile(Config()))
+  saved = {**default, **saved}
+  return [f"--{k}: workdir has {shlex.quote(saved[k])}, command has {shlex.quote(now[k])}"
+          for k in now if k not in RESUMABLE and saved[k] != now[k]]

@@ -13,6 +13,7 @@ import jaxdl.tasks  # noqa: F401
 from jaxdl import registry
 from jaxdl.config import Config
 from jaxdl.modes import MODES as RUN_MODES
+from jaxdl.nn import matmul_conv
 from jaxdl.parallel import MODES
 from jaxdl.train.setup import DTYPES
 
@@ -63,6 +64,9 @@ flags.DEFINE_integer("early_stop_patience", _D.early_stop_patience, "Stop after 
 flags.DEFINE_string("mesh", _D.mesh, "Device mesh axes data, fsdp, tensor, e.g. data=-1 or data=4,fsdp=2.")
 flags.DEFINE_enum("parallel_mode", _D.parallel_mode, list(MODES), "jit over a Mesh, or classic pmap.")
 flags.DEFINE_enum("dtype", _D.dtype, list(DTYPES), "Compute dtype; parameters stay float32.")
+flags.DEFINE_enum("conv_impl", _D.conv_impl, list(matmul_conv.IMPLS), "Convolutions: matmul (im2col matrix "
+                  "products, fast on XLA's CPU backend), lax (lax.conv_general_dilated: cuDNN, TPU), auto (matmul on "
+                  "CPU, lax elsewhere).")
 
 def config_from_flags() -> Config:
   """The Config that the parsed flags describe."""

@@ -6,6 +6,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt, Probability
+from jaxdl.nn.layers import Conv
 from jaxdl.nn.pool import adaptive_avg_pool
 from jaxdl.registry import models
 
@@ -24,7 +25,7 @@ class AlexNet(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    conv = lambda f, k, s=1: nn.Conv(f, (k, k), strides=s, padding=2 if k >= 5 else 1, dtype=self.dtype)  # noqa
+    conv = lambda f, k, s=1: Conv(f, (k, k), strides=s, padding=2 if k >= 5 else 1, dtype=self.dtype)  # noqa
     pool = lambda y: nn.max_pool(y, (3, 3), strides=(2, 2))  # noqa: E731
     x = nn.relu(conv(64, 11, 4)(x) if self.stem != "small" else conv(64, 3)(x))  # (B, 55, 55, 64) at 224
     x = pool(x)                                                                  # (B, 27, 27, 64)

@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveFloat, PositiveInt
+from jaxdl.nn import matmul_conv
+from jaxdl.nn.layers import Conv
 from jaxdl.nn.norms import batch_norm
 from jaxdl.registry import models
 
@@ -41,14 +43,14 @@ class SpeedrunNet(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     kernel = self.variable("constants", "whiten", whitening_filters, x).value  # fixed after init
-    x = jax.lax.conv_general_dilated(x.astype(self.dtype), kernel.astype(self.dtype), (1, 1), "VALID",
-                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    x = matmul_conv.conv_general_dilated(x.astype(self.dtype), kernel.astype(self.dtype), (1, 1), "VALID",
+                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
     x = nn.gelu(x + self.param("whiten_bias", nn.initializers.zeros, (kernel.shape[-1],)))
     norm = functools.partial(batch_norm, train, self.norm_axis_name, dtype=self.dtype)
     for width in self.widths:
-      x = nn.Conv(width, (3, 3), padding=1, use_bias=False, dtype=self.dtype)(x)
+      x = Conv(width, (3, 3), padding=1, use_bias=False, dtype=self.dtype)(x)
       x = nn.gelu(norm()(nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")))
-      x = nn.gelu(norm()(nn.Conv(width, (3, 3), padding=1, use_bias=False, dtype=self.dtype)(x)))
+      x = nn.gelu(norm()(Conv(width, (3, 3), padding=1, use_bias=False, dtype=self.dtype)(x)))
     x = x.max(axis=(1, 2))                                                    # global max pool
     return (nn.Dense(self.num_classes, use_bias=False, dtype=self.dtype)(x) * self.scale).astype(jnp.float32)
 

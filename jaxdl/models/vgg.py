@@ -7,7 +7,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt, Probability
-from jaxdl.nn.layers import conv_init
+from jaxdl.nn.layers import Conv, conv_init
 from jaxdl.nn.norms import batch_norm
 from jaxdl.nn.pool import adaptive_avg_pool, global_avg_pool
 from jaxdl.registry import models
@@ -37,7 +37,7 @@ class VGG(nn.Module):
       raise ValueError(f"VGG depth must be one of {sorted(CONFIGS)}, got {self.depth}")
     for stage, convs in enumerate(CONFIGS[self.depth]):
       for _ in range(convs):
-        x = nn.Conv(min(64 * 2 ** stage, 512), (3, 3), padding=1, kernel_init=conv_init, dtype=self.dtype)(x)
+        x = Conv(min(64 * 2 ** stage, 512), (3, 3), padding=1, kernel_init=conv_init, dtype=self.dtype)(x)
         if self.batch_norm:
           x = batch_norm(train, self.norm_axis_name, dtype=self.dtype)(x)
         x = nn.relu(x)

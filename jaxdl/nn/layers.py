@@ -1,22 +1,31 @@
 """Conv building blocks shared by the CNN families (torchvision's layouts, so parameter counts match)."""
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxdl.nn import matmul_conv
 from jaxdl.nn.norms import batch_norm
 
 # torchvision initializes convs with Kaiming normal over fan_out (He et al., 2015).
 conv_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
 
 
+class Conv(nn.Conv):
+  """`flax.linen.Conv` running the process's `--conv_impl` (`jaxdl.nn.matmul_conv`): every conv of the
+  families goes through here. Same class name and fields, so parameter names, shapes and counts are flax's."""
+
+  conv_general_dilated: Callable | None = matmul_conv.conv_general_dilated
+
+
 def conv(features: int, kernel: int, strides: int = 1, padding: int | None = None, use_bias: bool = False,
-         groups: int = 1, dtype: Any = jnp.float32, name: str | None = None) -> nn.Conv:
+         groups: int = 1, dtype: Any = jnp.float32, name: str | None = None) -> Conv:
   """A square conv with torchvision's default padding (kernel // 2) and no bias (a norm follows)."""
-  return nn.Conv(features, (kernel, kernel), strides=strides, padding=kernel // 2 if padding is None else padding,
-                 use_bias=use_bias, feature_group_count=groups, kernel_init=conv_init, dtype=dtype, name=name)
+  return Conv(features, (kernel, kernel), strides=strides, padding=kernel // 2 if padding is None else padding,
+              use_bias=use_bias, feature_group_count=groups, kernel_init=conv_init, dtype=dtype, name=name)
 
 
 class ConvNormAct(nn.Module):

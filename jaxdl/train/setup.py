@@ -14,6 +14,7 @@ from jaxdl.config import Config
 from jaxdl.data import augment
 from jaxdl.data.source import Dataset
 from jaxdl.errors import UsageError
+from jaxdl.nn import matmul_conv
 from jaxdl.tasks import contract
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
@@ -67,6 +68,9 @@ def build(config: Config) -> Setup:
   """Every piece of a run, checking every setting before anything is written."""
   if config.dtype not in DTYPES:
     raise UsageError(f"--dtype={config.dtype}; choose one of: {', '.join(DTYPES)}")
+  if config.conv_impl not in matmul_conv.IMPLS:
+    raise UsageError(f"--conv_impl={config.conv_impl}; choose one of: {', '.join(matmul_conv.IMPLS)}")
+  matmul_conv.set_impl(config.conv_impl)  # read when the step is traced
   dataset = data.load(config.data, config.data_args, config.seed)
   if config.batch_size > len(dataset.splits["train"]):
     raise UsageError(f"--batch_size={config.batch_size} exceeds the {len(dataset.splits['train'])} training "

@@ -11,6 +11,7 @@ import jax
 import numpy as np
 
 import jaxdl
+from jaxdl.nn import matmul_conv
 
 # The packages whose versions decide the bits a run produces (with the hardware and XLA_FLAGS).
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "grain", "numpy")
@@ -52,6 +53,7 @@ def provenance() -> dict:
       "device": f"{jax.device_count()} x {jax.devices()[0].device_kind} ({jax.default_backend()})",
       "cpu": cpu_model(),
       "xla_flags": os.environ.get("XLA_FLAGS", ""),
+      "conv_impl": matmul_conv.resolved(),
       "versions": {"jaxdl": jaxdl.__version__, **{p: importlib.metadata.version(p) for p in PACKAGES}},
       "git_revision": git_revision(),
   }

@@ -19,7 +19,7 @@ FAST = Config(data="digits", data_args="image_size=8", model="mlp", model_args="
               lr=3e-3, batch_size=64, steps=40, log_every=10, eval_every=20, checkpoint_every=20)
 
 SUMMARY_KEYS = {"final", "steps", "wall_s", "train_s", "steps_per_s", "params_count", "params_fingerprint", "device",
-                "cpu", "xla_flags", "versions", "git_revision"}
+                "cpu", "xla_flags", "conv_impl", "versions", "git_revision"}
 
 
 # Tests that share the FAST runs go to one xdist worker (make test runs --dist loadgroup), which trains them once.
@@ -51,6 +51,7 @@ def test_run_writes_everything_design_lists(fast_runs):
   assert set(summary["versions"]) == {"jaxdl", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "grain", "numpy"}
   assert summary["versions"]["numpy"] == np.__version__ and summary["cpu"]
   assert "--xla_force_host_platform_device_count=8" in summary["xla_flags"]  # set by tests/conftest.py
+  assert summary["conv_impl"] == "matmul"  # --conv_impl=auto on a CPU
   rows = read_rows(os.path.join(workdir, "metrics.jsonl"))
   assert [(r["step"], r["split"]) for r in rows] == [
       (0, "init"), (10, "train"), (20, "train"), (20, "eval"), (30, "train"), (40, "train"), (40, "eval")]

@@ -1,5 +1,6 @@
 """A run killed with SIGKILL at any point and restarted with the same command ends bit-identical."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from jaxdl.config import Config, to_flagfile
+from jaxdl.config import Config, differences, from_flagfile, to_flagfile
 from jaxdl.train import loop
 from jaxdl.train.writer import read_rows
 from tests.conftest import REPO
@@ -70,3 +71,13 @@ def test_sigterm_checkpoints_exits_143_and_resumes_exactly(tmp_path, uninterrupt
   loop.train_and_evaluate(CONFIG, workdir)  # what the same command runs (the CLI restart: test_damaged_checkpoint)
   assert json.load(open(os.path.join(workdir, "summary.json")))["params_fingerprint"] == uninterrupted[0]
   assert read_rows(os.path.join(workdir, "metrics.jsonl")) == uninterrupted[1]
+
+
+def test_a_flag_newer_than_the_workdir_counts_as_its_default():
+  """A workdir written before `--conv_impl` existed resumes under the default; another choice is a difference
+  (its rounding differs, so the resumed run would not be bit-identical)."""
+  saved = from_flagfile(to_flagfile(CONFIG))
+  del saved["conv_impl"]
+  assert differences(saved, CONFIG) == []
+  assert differences(saved, dataclasses.replace(CONFIG, conv_impl="lax")) == [
+      "--conv_impl: workdir has auto, command has lax"]
