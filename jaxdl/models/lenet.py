@@ -31,9 +31,9 @@ class LeNet5(nn.Module):
                             "(pad 28x28 digits to 32x32, e.g. --data_args=pad_to=32)")
     act = activations.get(self.activation)
     pool = {"avg": nn.avg_pool, "max": nn.max_pool}[self.pool]
-    x = act(Conv(6, (5, 5), padding="VALID", dtype=self.dtype)(x))    # (B, 28, 28, 6)
+    x = act(Conv(6, (5, 5), padding="VALID", dtype=self.dtype)(x))       # (B, 28, 28, 6)
     x = pool(x, (2, 2), strides=(2, 2))                                   # (B, 14, 14, 6)
-    x = act(Conv(16, (5, 5), padding="VALID", dtype=self.dtype)(x))   # (B, 10, 10, 16)
+    x = act(Conv(16, (5, 5), padding="VALID", dtype=self.dtype)(x))      # (B, 10, 10, 16)
     x = pool(x, (2, 2), strides=(2, 2))                                   # (B, 5, 5, 16)
     x = x.reshape(x.shape[0], -1)                                         # (B, 400)
     x = act(nn.Dense(120, dtype=self.dtype)(x))
@@ -53,9 +53,9 @@ class LeNetModern(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    x = nn.relu(Conv(20, (5, 5), padding=2, dtype=self.dtype)(x))  # (B, H, W, 20)
+    x = nn.relu(Conv(20, (5, 5), padding=2, dtype=self.dtype)(x))     # (B, H, W, 20)
     x = nn.max_pool(x, (2, 2), strides=(2, 2))                         # (B, H/2, W/2, 20)
-    x = nn.relu(Conv(50, (5, 5), padding=2, dtype=self.dtype)(x))  # (B, H/2, W/2, 50)
+    x = nn.relu(Conv(50, (5, 5), padding=2, dtype=self.dtype)(x))     # (B, H/2, W/2, 50)
     x = nn.max_pool(x, (2, 2), strides=(2, 2))                         # (B, H/4, W/4, 50)
     x = x.reshape(x.shape[0], -1)                                      # (B, 2450) at 28x28
     x = nn.relu(nn.Dense(500, dtype=self.dtype)(x))

@@ -113,6 +113,7 @@ def chunk_size(batch: int, patch_bytes_per_example: int) -> int:
 def conv(x, kernel, strides, padding, dilation, groups: int = 1, precision=None, preferred_element_type=None):
   """im2col over chunks of the batch (`lax.map`; each chunk's patches rebuilt in the backward pass rather than
   kept), so patches never leave the caches. A batch whose patches fit runs as one chunk."""
+  # Output positions estimated as ceil(size / stride): enough to size a chunk, whatever the padding.
   batch, out_positions = x.shape[0], np.prod([-(-n // s) for n, s in zip(x.shape[1:-1], strides)])
   taps = int(np.prod(kernel.shape[:-2]))
   chunk = chunk_size(batch, int(out_positions) * taps * x.shape[-1] * x.dtype.itemsize) if taps > 1 else batch
