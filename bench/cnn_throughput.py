@@ -4,7 +4,8 @@ Data are CIFAR-shaped synthetic images (`--data=synthetic`), so no download is n
 for float32 and bfloat16, the bare jitted step's images/s under each convolution implementation and their
 ratio (matmul / lax, measured in this run); the full jaxdl loop's images/s and its overhead over the bare step
 (`loop_ratio`, goal <= 1.05) under the backend's default (`auto`); and a per-op table of one ResNet conv
-(3x3, 64->64 on 128x32x32x64: forward, input gradient, weight gradient, all three) in milliseconds.
+(3x3, 64->64 on 128x32x32x64, float32: forward, input gradient, weight gradient, all three) in
+milliseconds; `bench/conv_ops.py` has the table for every family's layer shapes.
 The PyTorch peer is `bench/peers/torch_cnn_throughput.py`.
 
   python bench/cnn_throughput.py [--steps=5] [--model=resnet18]
@@ -14,35 +15,15 @@ import dataclasses
 import json
 
 import jax
-import jax.numpy as jnp
 from absl import app, flags, logging
 
 from jaxdl.config import Config
 from jaxdl.nn import matmul_conv
-from timing import bare_seconds_per_step, best_seconds, full_seconds_per_step
+from timing import bare_seconds_per_step, conv_ops_ms, full_seconds_per_step
 
 _STEPS = flags.DEFINE_integer("steps", 5, "Steps per timed loop (the first, compiling one is not timed).")
 _MODEL = flags.DEFINE_string("model", "resnet18", "Registered model with a small-input stem.")
 _BATCH = flags.DEFINE_integer("batch_size", 128, "Global batch size.")
-
-
-def conv_ops_ms(impl: str, batch: int) -> dict:
-  """Forward, input gradient, weight gradient and all three of ResNet18's first-stage 3x3 conv."""
-  kx, kw, kc = jax.random.split(jax.random.PRNGKey(0), 3)
-  x, w = jax.random.normal(kx, (batch, 32, 32, 64)), jax.random.normal(kw, (3, 3, 64, 64)) / 24
-  cotangent = jax.random.normal(kc, (batch, 32, 32, 64))
-
-  def conv(x, w):
-    with matmul_conv.use(impl):
-      return matmul_conv.conv_general_dilated(x, w, (1, 1), ((1, 1), (1, 1)),
-                                              dimension_numbers=("NHWC", "HWIO", "NHWC"))
-
-  def grads(argnums):
-    return jax.jit(jax.grad(lambda x, w: jnp.vdot(conv(x, w), cotangent), argnums=argnums))
-
-  both = jax.jit(lambda x, w: (lambda y, pullback: (y, pullback(cotangent)))(*jax.vjp(conv, x, w)))
-  ops = {"forward": jax.jit(conv), "input_grad": grads(0), "weight_grad": grads(1), "forward_and_both_grads": both}
-  return {f"{name}_ms": round(best_seconds(fn, x, w) * 1e3, 1) for name, fn in ops.items()}
 
 
 def main(argv):
@@ -62,7 +43,8 @@ def main(argv):
     row.update(auto_full_images_per_s=round(_BATCH.value / full, 1), loop_ratio=round(full / auto_bare, 4),
                cifar10_epoch_s=round(50_000 / (_BATCH.value / full), 1))
     result[dtype] = row
-  result["conv_3x3_64_at_32x32_ms"] = {impl: conv_ops_ms(impl, _BATCH.value) for impl in ("lax", "matmul")}
+  layer = (32, 64, 64, 3, 1, 1, 1)  # input size, channels, features, kernel, stride, padding, groups
+  result["conv_3x3_64_at_32x32_ms"] = {f: conv_ops_ms(f, _BATCH.value, *layer, "float32") for f in ("lax", "matmul")}
   print(json.dumps(result), flush=True)
 
 

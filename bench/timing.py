@@ -1,11 +1,13 @@
-"""Per-step timing shared by the benchmarks: the full jaxdl loop vs a bare loop of the same jitted step."""
+"""Timing shared by the benchmarks: the full jaxdl loop vs a bare loop of the same jitted step; one convolution's ops."""
 
 import tempfile
 import time
 
 import jax
+import jax.numpy as jnp
 
 from jaxdl.data import pipeline
+from jaxdl.nn import matmul_conv
 from jaxdl.train import loop
 from jaxdl.train.setup import build
 from jaxdl.train.step import make_train_step
@@ -45,3 +47,27 @@ def best_seconds(fn, *args, repeats: int = 5) -> float:
     jax.block_until_ready(fn(*args))
     times.append(time.perf_counter() - start)
   return min(times)
+
+
+NHWC = ("NHWC", "HWIO", "NHWC")
+
+
+def conv_ops_ms(formulation: str, batch: int, size: int, channels: int, features: int, kernel: int, stride: int,
+                padding: int, groups: int, dtype: str) -> dict:
+  """Forward, input gradient, weight gradient and all three of one convolution, best of 3, in milliseconds.
+  `formulation`: a `--conv_impl` value."""
+  kx, kw, kc = jax.random.split(jax.random.PRNGKey(0), 3)
+  x = jax.random.normal(kx, (batch, size, size, channels), dtype)
+  w = (jax.random.normal(kw, (kernel, kernel, channels // groups, features)) / kernel / channels ** 0.5).astype(dtype)
+  pads = ((padding, padding), (padding, padding))
+
+  def conv(x, w):
+    with matmul_conv.use(formulation):
+      return matmul_conv.conv_general_dilated(x, w, (stride, stride), pads, dimension_numbers=NHWC,
+                                              feature_group_count=groups)
+
+  cotangent = jax.random.normal(kc, jax.eval_shape(conv, x, w).shape, dtype)
+  loss = lambda x, w: jnp.vdot(conv(x, w), cotangent)
+  ops = {"forward": jax.jit(conv), "input_grad": jax.jit(jax.grad(loss, 0)), "weight_grad": jax.jit(jax.grad(loss, 1)),
+         "all": jax.jit(lambda x, w: (lambda y, pullback: (y, pullback(cotangent)))(*jax.vjp(conv, x, w)))}
+  return {name: round(best_seconds(fn, x, w, repeats=3) * 1e3, 1) for name, fn in ops.items()}

@@ -40,7 +40,7 @@ class Config:
   mesh: str = "data=-1"
   parallel_mode: str = "jit"
   dtype: str = "float32"
-  conv_impl: str = "auto"  # convolutions: auto (matmul on CPU, lax elsewhere), lax or matmul
+  conv_impl: str = "auto"  # convolutions: auto (matmul on CPU, lax elsewhere), lax, matmul, im2col or mixed
   mode: str = "train"
   ensemble: str = ""  # --mode=ensemble members: DIR[:STEP],... (empty: every checkpoint kept in the workdir)
 

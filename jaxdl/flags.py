@@ -64,9 +64,10 @@ flags.DEFINE_integer("early_stop_patience", _D.early_stop_patience, "Stop after 
 flags.DEFINE_string("mesh", _D.mesh, "Device mesh axes data, fsdp, tensor, e.g. data=-1 or data=4,fsdp=2.")
 flags.DEFINE_enum("parallel_mode", _D.parallel_mode, list(MODES), "jit over a Mesh, or classic pmap.")
 flags.DEFINE_enum("dtype", _D.dtype, list(DTYPES), "Compute dtype; parameters stay float32.")
-flags.DEFINE_enum("conv_impl", _D.conv_impl, list(matmul_conv.IMPLS), "Convolutions: matmul (im2col matrix "
-                  "products, fast on XLA's CPU backend), lax (lax.conv_general_dilated: cuDNN, TPU), auto (matmul on "
-                  "CPU, lax elsewhere).")
+flags.DEFINE_enum("conv_impl", _D.conv_impl, list(matmul_conv.IMPLS), "Convolutions: auto (matmul on CPU, lax "
+                  "elsewhere), lax (lax.conv_general_dilated: cuDNN, TPU), matmul (per layer: im2col matrix products, "
+                  "or lax's forward pass with im2col's weight gradient, whichever XLA's CPU backend runs faster), "
+                  "im2col or mixed (that formulation for every layer).")
 
 def config_from_flags() -> Config:
   """The Config that the parsed flags describe."""

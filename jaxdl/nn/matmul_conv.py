@@ -7,11 +7,16 @@ gradients become matrix products XLA runs well, and the function stays ordinary 
 (`jvp`, `vmap`, second derivatives), which the analysis chapters need. GPUs and TPUs keep `lax`:
 cuDNN and the TPU compiler already win there.
 
+im2col does not win everywhere, so `matmul` picks per layer (`formulation`): im2col, `mixed` (lax's
+forward pass and input gradient, im2col's weight gradient) or, for layers too small to repay im2col's
+larger compiled graph, lax.
+
 The choice is process-wide and read when a function is traced (like a default dtype): set it once,
 before jitting, with `set_impl` or `--conv_impl`; `auto` is `matmul` on CPU and `lax` elsewhere.
 """
 
 import contextlib
+import functools
 import itertools
 from collections.abc import Sequence
 
@@ -20,7 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-IMPLS = ("auto", "lax", "matmul")
+# auto: matmul on CPU, lax elsewhere; matmul: each layer's formulation picked by `formulation`; im2col and
+# mixed: that formulation for every layer it covers (for measuring and testing them).
+IMPLS = ("auto", "lax", "matmul", "im2col", "mixed")
 _impl = "auto"
 
 
@@ -44,7 +51,7 @@ def use(name: str):
 
 
 def resolved(name: str | None = None) -> str:
-  """`lax` or `matmul`: what `name` (default: the process's choice) means on the default backend."""
+  """What `name` (default: the process's choice) means on the default backend: `auto` becomes `matmul` or `lax`."""
   name = _impl if name is None else name
   if name == "auto":
     return "matmul" if jax.default_backend() == "cpu" else "lax"
@@ -124,14 +131,67 @@ def conv(x, kernel, strides, padding, dilation, groups: int = 1, precision=None,
   return ys.reshape(batch, *ys.shape[2:])
 
 
+# Below this many multiply-adds per call a layer takes well under a millisecond in any formulation on 2 cores,
+# while im2col's graph (a pad, one slice per kernel position, a concatenation) compiles ~0.2 s slower than lax's.
+SMALL_MACS = 1 << 22
+
+
+def formulation(x_shape: Sequence[int], kernel_shape: Sequence[int], strides: Sequence[int], groups: int,
+                dtype) -> str:
+  """How `--conv_impl=matmul` runs one layer, from the timings of forward + both gradients in
+  `bench/conv_ops.py` (2-core x86 CPU, 3x3 kernels, batch 8-128, 4x4-32x32 inputs, 16-256 channels):
+  im2col wins for float32 layers of 32 or more input channels (up to 4x at 32x32x64), for grouped and
+  depthwise layers (lax's grouped weight gradient is hundreds of times slower) and for 1x1 layers (a plain matrix
+  product); `mixed` wins for bfloat16/float16 layers (XLA's 16-bit convolution beats a 16-bit patch matrix
+  product; its weight gradient still does not) and for few input channels (stems, LeNet: the patch matrix
+  product is too thin, and col2im of AlexNet's 121 strided taps costs 3.6x lax's input gradient)."""
+  taps, channels, features = int(np.prod(kernel_shape[:-2])), kernel_shape[-2], kernel_shape[-1]
+  outputs = x_shape[0] * np.prod([-(-n // s) for n, s in zip(x_shape[1:-1], strides)])
+  if outputs * taps * channels * features < SMALL_MACS:
+    return "lax"
+  if groups > 1 or taps == 1:
+    return "im2col"
+  if jnp.finfo(dtype).bits < 32:
+    return "lax" if taps * channels * features < 1 << 12 else "mixed"
+  return "mixed" if channels < 32 else "im2col"
+
+
+def mixed(forward, weight_tangent):
+  """`forward(x, kernel)` for the value and, by its transpose, the input gradient; `weight_tangent(x, t)` (the
+  same convolution in another formulation) for the weight gradient. A `custom_jvp` whose rule is itself
+  differentiable JAX, so `grad`, `jvp` of `grad` and `vmap` all work."""
+
+  @jax.custom_jvp
+  def f(x, kernel):
+    return forward(x, kernel)
+
+  def f_jvp(primals, tangents):
+    (x, kernel), (x_dot, kernel_dot) = primals, tangents
+    terms = []
+    if not isinstance(x_dot, jax.custom_derivatives.SymbolicZero):
+      terms.append(forward(x_dot, kernel))
+    if not isinstance(kernel_dot, jax.custom_derivatives.SymbolicZero):
+      terms.append(weight_tangent(x, kernel_dot))
+    return f(x, kernel), functools.reduce(jnp.add, terms)
+
+  f.defjvp(f_jvp, symbolic_zeros=True)
+  return f
+
+
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
                          dimension_numbers=None, feature_group_count=1, batch_group_count=1, precision=None,
                          preferred_element_type=None):
   """`lax.conv_general_dilated`'s signature (flax.linen.Conv's `conv_general_dilated` field), running the
   process's `--conv_impl`."""
-  if resolved() == "matmul" and covers(lhs.shape, rhs.shape, lhs_dilation, dimension_numbers, batch_group_count):
-    spatial = lhs.ndim - 2
-    return conv(lhs, rhs, tuple(window_strides), padding, tuple(rhs_dilation or (1,) * spatial),
-                feature_group_count, precision, preferred_element_type)
-  return lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
-                                  feature_group_count, batch_group_count, precision, preferred_element_type)
+  by_lax = lambda x, kernel: lax.conv_general_dilated(x, kernel, window_strides, padding, lhs_dilation, rhs_dilation,
+                                                      dimension_numbers, feature_group_count, batch_group_count,
+                                                      precision, preferred_element_type)
+  impl = resolved()
+  if impl == "lax" or not covers(lhs.shape, rhs.shape, lhs_dilation, dimension_numbers, batch_group_count):
+    return by_lax(lhs, rhs)
+  dilation = tuple(rhs_dilation or (1,) * (lhs.ndim - 2))
+  by_im2col = lambda x, kernel: conv(x, kernel, tuple(window_strides), padding, dilation, feature_group_count,
+                                     precision, preferred_element_type)
+  if impl == "matmul":
+    impl = formulation(lhs.shape, rhs.shape, window_strides, feature_group_count, jnp.result_type(lhs, rhs))
+  return {"lax": by_lax, "im2col": by_im2col, "mixed": mixed(by_lax, by_im2col)}[impl](lhs, rhs)

@@ -1,5 +1,6 @@
-"""The matmul convolution (`--conv_impl=matmul`) against `lax.conv_general_dilated`: values, both gradients,
-under jit, vmap and forward-over-reverse, for every shape family the CNNs use."""
+"""The matmul convolutions (`--conv_impl=im2col|mixed|matmul`) against `lax.conv_general_dilated`: values, both
+gradients, under jit, vmap and forward-over-reverse, for every shape family the CNNs use; and the per-layer
+rule of `--conv_impl=matmul`."""
 
 import os
 import re
@@ -40,27 +41,33 @@ def _rel(a, b):
   return np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)
 
 
-def _pair(name, seed=0):
+def _pair(name, impl, dtype=jnp.float32):
   x_shape, w_shape, strides, padding, dilation, groups = CASES[name]
-  kx, kw, kc = jax.random.split(jax.random.PRNGKey(seed), 3)
-  x, w = jax.random.normal(kx, x_shape), jax.random.normal(kw, w_shape)
+  kx, kw, kc = jax.random.split(jax.random.PRNGKey(0), 3)
+  x, w = jax.random.normal(kx, x_shape, dtype), jax.random.normal(kw, w_shape, dtype)
 
   def run(conv_general_dilated, x, w):
     conv = lambda x, w: conv_general_dilated(x, w, strides, padding, rhs_dilation=dilation, dimension_numbers=NHWC,
                                              feature_group_count=groups)
     y, pullback = jax.vjp(conv, x, w)
-    return (y, *pullback(jax.random.normal(kc, y.shape)))
+    return (y, *pullback(jax.random.normal(kc, y.shape, dtype)))
 
-  with matmul_conv.use("matmul"):
+  with matmul_conv.use(impl):
     mine = jax.jit(lambda x, w: run(matmul_conv.conv_general_dilated, x, w))(x, w)
   return mine, jax.jit(lambda x, w: run(lax.conv_general_dilated, x, w))(x, w)
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_values_and_both_gradients_equal_lax(name):
+# Mixed layers take lax's forward pass as is; these cases cover its geometries (strides, kernel sizes, string and
+# asymmetric padding, dilation, groups) for the custom_jvp that joins it to im2col's weight gradient.
+MIXED = ["3x3 s2 (ResNet downsample)", "5x5 VALID (LeNet)", "11x11 s4 (AlexNet)", "3x3 SAME s2, odd size",
+         "asymmetric padding", "dilation 2", "groups 4, stride 2"]
+
+
+@pytest.mark.parametrize("name,impl", [(name, "im2col") for name in CASES] + [(name, "mixed") for name in MIXED])
+def test_values_and_both_gradients_equal_lax(name, impl):
   x_shape, w_shape, *_ = CASES[name]
   assert matmul_conv.covers(x_shape, w_shape, None, NHWC, 1)
-  (y, dx, dw), (y_ref, dx_ref, dw_ref) = _pair(name)
+  (y, dx, dw), (y_ref, dx_ref, dw_ref) = _pair(name, impl)
   assert y.shape == y_ref.shape and dx.shape == dx_ref.shape and dw.shape == dw_ref.shape
   for got, want, what in ((y, y_ref, "output"), (dx, dx_ref, "input gradient"), (dw, dw_ref, "weight gradient")):
     assert _rel(got, want) < 1e-5, f"{name}: {what} off by {_rel(got, want):.2e}"
@@ -72,7 +79,7 @@ def test_chunks_of_the_batch_give_the_same_values_and_gradients(name, monkeypatc
   x_shape, w_shape, strides, *_ = CASES[name]
   monkeypatch.setattr(matmul_conv, "CHUNK_BYTES", 1)  # one example per chunk
   assert matmul_conv.chunk_size(x_shape[0], 1000) == 1
-  for got, want in zip(*_pair(name)):
+  for got, want in zip(*_pair(name, "im2col")):
     assert _rel(got, want) < 1e-5
 
 
@@ -84,7 +91,7 @@ def test_chunk_size_divides_the_batch_and_fits_the_cache_budget():
   assert matmul_conv.chunk_size(3, 1) == 3
 
 
-def _grad_fn(impl, strides=(2, 2), groups=2):
+def _grad_fn(impl, strides, groups):
   def loss(x, w):
     with matmul_conv.use(impl):
       y = matmul_conv.conv_general_dilated(x, w, strides, ((1, 1), (1, 1)), dimension_numbers=NHWC,
@@ -93,17 +100,46 @@ def _grad_fn(impl, strides=(2, 2), groups=2):
   return jax.grad(loss, argnums=(0, 1))
 
 
-def test_vmap_and_forward_over_reverse_equal_lax():
-  """Per-example gradients (vmap of grad) and a Hessian-vector product (jvp of grad) agree with lax."""
+@pytest.mark.parametrize("impl", ["im2col", "mixed"])
+def test_vmap_and_forward_over_reverse_equal_lax(impl):
+  """Per-example gradients (vmap of grad) and Hessian-vector products (jvp of grad, along the input and along
+  the weights) agree with lax; for mixed layers this goes through the custom_jvp's rule."""
   kx, kw, kt = jax.random.split(jax.random.PRNGKey(1), 3)
   xs, w = jax.random.normal(kx, (3, 2, 8, 8, 4)), jax.random.normal(kw, (3, 3, 2, 6))
-  per_example = {impl: jax.jit(jax.vmap(_grad_fn(impl), in_axes=(0, None)))(xs, w) for impl in ("matmul", "lax")}
-  for got, want in zip(per_example["matmul"], per_example["lax"]):
+  grads = {impl: _grad_fn(impl, (2, 2), 2), "lax": _grad_fn("lax", (2, 2), 2)}
+  per_example = {name: jax.jit(jax.vmap(fn, in_axes=(0, None)))(xs, w) for name, fn in grads.items()}
+  for got, want in zip(per_example[impl], per_example["lax"]):
     assert _rel(got, want) < 1e-5
-  tangents = (jax.random.normal(kt, xs.shape[1:]), jnp.zeros_like(w))
-  hvp = {impl: jax.jit(lambda x, w: jax.jvp(_grad_fn(impl), (x, w), tangents))(xs[0], w) for impl in ("matmul", "lax")}
-  for got, want in zip(jax.tree.leaves(hvp["matmul"]), jax.tree.leaves(hvp["lax"])):
-    assert _rel(got, want) < 1e-5
+  for tangents in ((jax.random.normal(kt, xs.shape[1:]), jnp.zeros_like(w)), (jnp.zeros_like(xs[0]), w)):
+    hvp = {name: jax.jit(lambda x, w, fn=fn: jax.jvp(fn, (x, w), tangents))(xs[0], w) for name, fn in grads.items()}
+    for got, want in zip(jax.tree.leaves(hvp[impl]), jax.tree.leaves(hvp["lax"])):
+      assert _rel(got, want) < 1e-5
+
+
+def test_matmul_picks_each_layers_formulation_by_the_measured_rule():
+  """im2col for float32 layers of 32+ channels, grouped and 1x1 layers; mixed for 16-bit layers and few input
+  channels; lax for layers too small to repay im2col's compile time and 16-bit kernels under 4096 weights."""
+  pick = matmul_conv.formulation
+  assert pick((32, 32, 32, 64), (3, 3, 64, 64), (1, 1), 1, jnp.float32) == "im2col"
+  assert pick((32, 32, 32, 64), (3, 3, 64, 64), (1, 1), 1, jnp.bfloat16) == "mixed"
+  assert pick((32, 32, 32, 3), (3, 3, 3, 64), (1, 1), 1, jnp.float32) == "mixed"  # stem
+  assert pick((32, 224, 224, 3), (11, 11, 3, 64), (4, 4), 1, jnp.float32) == "mixed"  # AlexNet
+  assert pick((32, 32, 32, 64), (3, 3, 1, 64), (1, 1), 64, jnp.bfloat16) == "im2col"  # depthwise
+  assert pick((32, 32, 32, 64), (1, 1, 64, 128), (2, 2), 1, jnp.bfloat16) == "im2col"
+  assert pick((128, 14, 14, 6), (5, 5, 6, 16), (1, 1), 1, jnp.bfloat16) == "lax"  # LeNet: 2,400 weights
+  assert pick((128, 14, 14, 6), (5, 5, 6, 16), (1, 1), 1, jnp.float32) == "mixed"
+  assert pick((2, 8, 8, 16), (3, 3, 16, 24), (1, 1), 1, jnp.float32) == "lax"  # 0.2 M multiply-adds
+  with matmul_conv.use("matmul"):
+    jaxpr = str(jax.make_jaxpr(jax.grad(lambda x, w: jnp.sum(matmul_conv.conv_general_dilated(
+        x, w, (1, 1), "SAME", dimension_numbers=NHWC)), argnums=1))(jnp.ones((32, 16, 16, 8)), jnp.ones((3, 3, 8, 64))))
+  assert "conv_general_dilated" in jaxpr and "dot_general" in jaxpr  # mixed: lax forward, im2col weight gradient
+
+
+def test_a_bfloat16_layer_run_mixed_has_the_values_of_lax():
+  (y, dx, dw), (y_ref, dx_ref, dw_ref) = _pair("3x3 s1 (ResNet)", "mixed", dtype=jnp.bfloat16)
+  np.testing.assert_array_equal(y, y_ref)  # the same lax convolution
+  for got, want in ((dx, dx_ref), (dw, dw_ref)):
+    assert got.dtype == jnp.bfloat16 and _rel(got, want) < 2e-2
 
 
 def test_cases_it_does_not_cover_run_on_lax_with_the_same_result():
@@ -112,7 +148,7 @@ def test_cases_it_does_not_cover_run_on_lax_with_the_same_result():
   nchw = ("NCHW", "OIHW", "NCHW")
   assert not matmul_conv.covers(x.shape, w.shape, None, nchw, 1)
   assert not matmul_conv.covers((2, 6, 6, 4), (3, 3, 4, 5), (2, 2), NHWC, 1)
-  with matmul_conv.use("matmul"):
+  with matmul_conv.use("im2col"):
     got = matmul_conv.conv_general_dilated(x, w, (1, 1), ((1, 1), (1, 1)), lhs_dilation=(2, 2), dimension_numbers=nchw)
   want = lax.conv_general_dilated(x, w, (1, 1), ((1, 1), (1, 1)), lhs_dilation=(2, 2), dimension_numbers=nchw)
   np.testing.assert_array_equal(got, want)
@@ -124,17 +160,18 @@ def test_conv_module_keeps_flax_parameters_and_follows_the_choice():
   params = mine.init(jax.random.PRNGKey(5), x)
   assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, flax_conv.init(jax.random.PRNGKey(5), x))
   outputs = {}
-  for impl in ("matmul", "lax"):
+  for impl in ("im2col", "lax"):
     with matmul_conv.use(impl):
       outputs[impl] = jax.jit(mine.apply)(params, x)
-  assert _rel(outputs["matmul"], flax_conv.apply(params, x)) < 1e-5
+  assert _rel(outputs["im2col"], flax_conv.apply(params, x)) < 1e-5
   np.testing.assert_array_equal(outputs["lax"], flax_conv.apply(params, x))
 
 
 def test_choice_resolves_by_backend_and_rejects_unknown_names():
   assert matmul_conv.resolved("auto") == ("matmul" if jax.default_backend() == "cpu" else "lax")
   assert matmul_conv.resolved("lax") == "lax"
-  with pytest.raises(ValueError, match="choose one of: auto, lax, matmul"):
+  assert matmul_conv.resolved("mixed") == "mixed"
+  with pytest.raises(ValueError, match="choose one of: auto, lax, matmul, im2col, mixed"):
     matmul_conv.set_impl("cudnn")
 
 
