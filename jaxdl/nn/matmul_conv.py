@@ -131,9 +131,10 @@ def conv(x, kernel, strides, padding, dilation, groups: int = 1, precision=None,
   return ys.reshape(batch, *ys.shape[2:])
 
 
-# Below this many multiply-adds per call a layer takes well under a millisecond in any formulation on 2 cores,
-# while im2col's graph (a pad, one slice per kernel position, a concatenation) compiles ~0.2 s slower than lax's.
-SMALL_MACS = 1 << 22
+# Below this many multiply-adds per call (64 M) im2col saves at most ~1 ms a step over lax on 2 cores, sometimes
+# loses, while its graph (a pad, one slice per kernel position, a concatenation) compiles 0.2-0.3 s slower per
+# layer: repaid, if ever, after hundreds to thousands of steps. LeNet-5 on digits (600 steps) sits below it.
+SMALL_MACS = 1 << 26
 
 
 def formulation(x_shape: Sequence[int], kernel_shape: Sequence[int], strides: Sequence[int], groups: int,
@@ -141,16 +142,16 @@ def formulation(x_shape: Sequence[int], kernel_shape: Sequence[int], strides: Se
   """How `--conv_impl=matmul` runs one layer, from the timings of forward + both gradients in
   `bench/conv_ops.py` (2-core x86 CPU, 3x3 kernels, batch 8-128, 4x4-32x32 inputs, 16-256 channels):
   im2col wins for float32 layers of 32 or more input channels (up to 4x at 32x32x64), for grouped and
-  depthwise layers (lax's grouped weight gradient is hundreds of times slower) and for 1x1 layers (a plain matrix
-  product); `mixed` wins for bfloat16/float16 layers (XLA's 16-bit convolution beats a 16-bit patch matrix
+  depthwise layers of any size (lax's grouped weight gradient is hundreds of times slower) and for 1x1 layers (a
+  plain matrix product, compiled faster than lax's); `mixed` wins for bfloat16/float16 layers (XLA's 16-bit convolution beats a 16-bit patch matrix
   product; its weight gradient still does not) and for few input channels (stems, LeNet: the patch matrix
   product is too thin, and col2im of AlexNet's 121 strided taps costs 3.6x lax's input gradient)."""
   taps, channels, features = int(np.prod(kernel_shape[:-2])), kernel_shape[-2], kernel_shape[-1]
   outputs = x_shape[0] * np.prod([-(-n // s) for n, s in zip(x_shape[1:-1], strides)])
-  if outputs * taps * channels * features < SMALL_MACS:
-    return "lax"
   if groups > 1 or taps == 1:
     return "im2col"
+  if outputs * taps * channels * features < SMALL_MACS:
+    return "lax"
   if jnp.finfo(dtype).bits < 32:
     return "lax" if taps * channels * features < 1 << 12 else "mixed"
   return "mixed" if channels < 32 else "im2col"
