@@ -142,10 +142,11 @@ def formulation(x_shape: Sequence[int], kernel_shape: Sequence[int], strides: Se
   """How `--conv_impl=matmul` runs one layer, from the timings of forward + both gradients in
   `bench/conv_ops.py` (2-core x86 CPU, 3x3 kernels, batch 8-128, 4x4-32x32 inputs, 16-256 channels):
   im2col wins for float32 layers of 32 or more input channels (up to 4x at 32x32x64), for grouped and
-  depthwise layers of any size (lax's grouped weight gradient is hundreds of times slower) and for 1x1 layers (a
-  plain matrix product, compiled faster than lax's); `mixed` wins for bfloat16/float16 layers (XLA's 16-bit convolution beats a 16-bit patch matrix
-  product; its weight gradient still does not) and for few input channels (stems, LeNet: the patch matrix
-  product is too thin, and col2im of AlexNet's 121 strided taps costs 3.6x lax's input gradient)."""
+  depthwise layers of any size (lax's grouped weight gradient is hundreds of times slower) and for 1x1 layers
+  (a plain matrix product, compiled faster than lax's); `mixed` wins for bfloat16/float16 layers (XLA's 16-bit
+  convolution beats a 16-bit patch matrix product; its weight gradient does not, except for kernels under 4096
+  weights: LeNet's, 3-channel stems) and for few input channels (the patch matrix product is too thin, and
+  col2im of AlexNet's 121 strided taps costs 3.6x lax's input gradient)."""
   taps, channels, features = int(np.prod(kernel_shape[:-2])), kernel_shape[-2], kernel_shape[-1]
   outputs = x_shape[0] * np.prod([-(-n // s) for n, s in zip(x_shape[1:-1], strides)])
   if groups > 1 or taps == 1:

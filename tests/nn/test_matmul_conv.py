@@ -63,7 +63,12 @@ MIXED = ["3x3 s2 (ResNet downsample)", "5x5 VALID (LeNet)", "11x11 s4 (AlexNet)"
          "asymmetric padding", "dilation 2", "groups 4, stride 2"]
 
 
-@pytest.mark.parametrize("name,impl", [(name, "im2col") for name in CASES] + [(name, "mixed") for name in MIXED])
+# AlexNet's 11x11 stride-4 layer has 3 input channels, so `matmul` runs it mixed; its pure im2col (121 taps, the
+# slowest graph here to compile) shares the code path of the 7x7 stride-2 case.
+IM2COL = [name for name in CASES if name != "11x11 s4 (AlexNet)"]
+
+
+@pytest.mark.parametrize("name,impl", [(name, "im2col") for name in IM2COL] + [(name, "mixed") for name in MIXED])
 def test_values_and_both_gradients_equal_lax(name, impl):
   x_shape, w_shape, *_ = CASES[name]
   assert matmul_conv.covers(x_shape, w_shape, None, NHWC, 1)
@@ -110,7 +115,9 @@ def test_vmap_and_forward_over_reverse_equal_lax(impl):
   per_example = {name: jax.jit(jax.vmap(fn, in_axes=(0, None)))(xs, w) for name, fn in grads.items()}
   for got, want in zip(per_example[impl], per_example["lax"]):
     assert _rel(got, want) < 1e-5
-  for tangents in ((jax.random.normal(kt, xs.shape[1:]), jnp.zeros_like(w)), (jnp.zeros_like(xs[0]), w)):
+  along_input = (jax.random.normal(kt, xs.shape[1:]), jnp.zeros_like(w))
+  along_weights = (jnp.zeros_like(xs[0]), w)  # through the rule's weight term (im2col's is plain JAX)
+  for tangents in (along_input, along_weights) if impl == "mixed" else (along_input,):
     hvp = {name: jax.jit(lambda x, w, fn=fn: jax.jvp(fn, (x, w), tangents))(xs[0], w) for name, fn in grads.items()}
     for got, want in zip(jax.tree.leaves(hvp[impl]), jax.tree.leaves(hvp["lax"])):
       assert _rel(got, want) < 1e-5
