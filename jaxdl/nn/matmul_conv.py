@@ -131,10 +131,10 @@ def conv(x, kernel, strides, padding, dilation, groups: int = 1, precision=None,
   return ys.reshape(batch, *ys.shape[2:])
 
 
-# Below this many multiply-adds per call (64 M) im2col saves at most ~1 ms a step over lax on 2 cores, sometimes
-# loses, while its graph (a pad, one slice per kernel position, a concatenation) compiles 0.2-0.3 s slower per
-# layer: repaid, if ever, after hundreds to thousands of steps. LeNet-5 on digits (600 steps) sits below it.
-SMALL_MACS = 1 << 26
+# Below this many multiply-adds per call (4 M) a layer takes well under a millisecond in any formulation on 2
+# cores, while im2col's graph (a pad, one slice per kernel position, a concatenation) compiles 0.2-0.3 s slower.
+# Not higher: FractalNet on 8x8 digits (layers of 10-40 M) trains at half the speed on lax.
+SMALL_MACS = 1 << 22
 
 
 def formulation(x_shape: Sequence[int], kernel_shape: Sequence[int], strides: Sequence[int], groups: int,
