@@ -37,6 +37,8 @@ LAYERS = {
     "depthwise 3x3 64 @32": (32, 64, 64, 3, 1, 1, 64),
     "bottleneck 1x1 256->64 @8": (8, 256, 64, 1, 1, 0, 1),
 }
+
+
 def main(argv):
   del argv
   for dtype in _DTYPES.value:

@@ -35,7 +35,7 @@ def set_impl(name: str) -> None:
   """Chooses the convolution of every `jaxdl.nn.layers.Conv` traced from now on."""
   global _impl
   if name not in IMPLS:
-    raise ValueError(f"conv_impl={name!r}; choose one of: {', '.join(IMPLS)}")
+    raise ValueError(f"conv_impl={name}; choose one of: {', '.join(IMPLS)}")
   _impl = name
 
 
@@ -69,6 +69,12 @@ def covers(lhs_shape: Sequence[int], rhs_shape: Sequence[int], lhs_dilation, dim
   channels_last = (0, n - 1) + tuple(range(1, n - 1))
   return dn.lhs_spec == channels_last and dn.out_spec == channels_last and \
       dn.rhs_spec == (n - 1, n - 2) + tuple(range(n - 2))
+
+
+def _output_positions(x_shape: Sequence[int], strides: Sequence[int]) -> int:
+  """Output positions per example, estimated as ceil(size / stride) whatever the padding: enough to size a chunk
+  or a layer's work."""
+  return int(np.prod([-(-n // s) for n, s in zip(x_shape[1:-1], strides)]))
 
 
 def _taps(x, kernel_size, strides, padding, dilation):
@@ -120,10 +126,9 @@ def chunk_size(batch: int, patch_bytes_per_example: int) -> int:
 def conv(x, kernel, strides, padding, dilation, groups: int = 1, precision=None, preferred_element_type=None):
   """im2col over chunks of the batch (`lax.map`; each chunk's patches rebuilt in the backward pass rather than
   kept), so patches never leave the caches. A batch whose patches fit runs as one chunk."""
-  # Output positions estimated as ceil(size / stride): enough to size a chunk, whatever the padding.
-  batch, out_positions = x.shape[0], np.prod([-(-n // s) for n, s in zip(x.shape[1:-1], strides)])
-  taps = int(np.prod(kernel.shape[:-2]))
-  chunk = chunk_size(batch, int(out_positions) * taps * x.shape[-1] * x.dtype.itemsize) if taps > 1 else batch
+  batch, taps = x.shape[0], int(np.prod(kernel.shape[:-2]))
+  chunk = chunk_size(batch, _output_positions(x.shape, strides) * taps * x.shape[-1] * x.dtype.itemsize) \
+      if taps > 1 else batch
   one = lambda xs: im2col(xs, kernel, strides, padding, dilation, groups, precision, preferred_element_type)
   if chunk == batch:
     return one(x)
@@ -148,7 +153,7 @@ def formulation(x_shape: Sequence[int], kernel_shape: Sequence[int], strides: Se
   weights: LeNet's, 3-channel stems) and for few input channels (the patch matrix product is too thin, and
   col2im of AlexNet's 121 strided taps costs 3.6x lax's input gradient)."""
   taps, channels, features = int(np.prod(kernel_shape[:-2])), kernel_shape[-2], kernel_shape[-1]
-  outputs = x_shape[0] * np.prod([-(-n // s) for n, s in zip(x_shape[1:-1], strides)])
+  outputs = x_shape[0] * _output_positions(x_shape, strides)
   if groups > 1 or taps == 1:
     return "im2col"
   if outputs * taps * channels * features < SMALL_MACS:
@@ -196,4 +201,6 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, r
                                      precision, preferred_element_type)
   if impl == "matmul":
     impl = formulation(lhs.shape, rhs.shape, window_strides, feature_group_count, jnp.result_type(lhs, rhs))
-  return {"lax": by_lax, "im2col": by_im2col, "mixed": mixed(by_lax, by_im2col)}[impl](lhs, rhs)
+  if impl == "mixed":
+    return mixed(by_lax, by_im2col)(lhs, rhs)
+  return by_im2col(lhs, rhs) if impl == "im2col" else by_lax(lhs, rhs)

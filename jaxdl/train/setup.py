@@ -68,9 +68,10 @@ def build(config: Config) -> Setup:
   """Every piece of a run, checking every setting before anything is written."""
   if config.dtype not in DTYPES:
     raise UsageError(f"--dtype={config.dtype}; choose one of: {', '.join(DTYPES)}")
-  if config.conv_impl not in matmul_conv.IMPLS:
-    raise UsageError(f"--conv_impl={config.conv_impl}; choose one of: {', '.join(matmul_conv.IMPLS)}")
-  matmul_conv.set_impl(config.conv_impl)  # read when the step is traced
+  try:
+    matmul_conv.set_impl(config.conv_impl)  # read when the step is traced
+  except ValueError as error:
+    raise UsageError(f"--{error}") from None
   dataset = data.load(config.data, config.data_args, config.seed)
   if config.batch_size > len(dataset.splits["train"]):
     raise UsageError(f"--batch_size={config.batch_size} exceeds the {len(dataset.splits['train'])} training "
