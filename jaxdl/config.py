@@ -25,7 +25,7 @@ class Config:
   schedule_args: str = ""
   warmup_steps: int = 0
   weight_decay: float = 0.0
-  clip_norm: float = 0.0
+  clip_norm: float = -1.0  # global-norm clipping; < 0: the model's default (1.0 for recurrent models, else off)
   grad_accum_steps: int = 1
   batch_size: int = 128
   steps: int = 1000
@@ -43,11 +43,17 @@ class Config:
   conv_impl: str = "auto"  # convolutions: auto (matmul on CPU, lax elsewhere), lax, matmul, im2col or mixed
   mode: str = "train"
   ensemble: str = ""  # --mode=ensemble members: DIR[:STEP],... (empty: every checkpoint kept in the workdir)
+  # --mode=sample: what the task's sampler draws (a text prompt and how to pick each next token)
+  prompt: str = "\n"
+  sample_length: int = 500
+  temperature: float = 1.0
+  top_k: int = 0
+  top_p: float = 1.0
 
 
 # Flags a resumed run may change without changing what it computes.
 RESUMABLE = frozenset({"steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "mode",
-                       "ensemble"})
+                       "ensemble", "prompt", "sample_length", "temperature", "top_k", "top_p"})
 
 
 def to_flagfile(config: Config) -> str:

@@ -42,7 +42,8 @@ flags.DEFINE_enum("schedule", _D.schedule, registry.schedules.names(), "Learning
 flags.DEFINE_string("schedule_args", _D.schedule_args, "key=value,... for the schedule, e.g. decay_rate=0.1.")
 flags.DEFINE_integer("warmup_steps", _D.warmup_steps, "Linear warmup from 0 over this many steps.", lower_bound=0)
 flags.DEFINE_float("weight_decay", _D.weight_decay, "Decoupled for adamw, L2 gradient term otherwise.", lower_bound=0)
-flags.DEFINE_float("clip_norm", _D.clip_norm, "Clip gradients to this global norm (0: off).", lower_bound=0)
+flags.DEFINE_float("clip_norm", _D.clip_norm, "Clip gradients to this global norm (0: off; below 0: the model's "
+                   "default, 1.0 for recurrent models and off otherwise).")
 flags.DEFINE_integer("grad_accum_steps", _D.grad_accum_steps, "Average gradients over this many steps per update.",
                      lower_bound=1)
 flags.DEFINE_integer("batch_size", _D.batch_size, "Global batch size (split over devices).", lower_bound=1)
@@ -68,6 +69,16 @@ flags.DEFINE_enum("conv_impl", _D.conv_impl, list(matmul_conv.IMPLS), "Convoluti
                   "elsewhere), lax (lax.conv_general_dilated: cuDNN, TPU), matmul (per layer: im2col matrix products, "
                   "or lax's forward pass with im2col's weight gradient, whichever XLA's CPU backend runs faster), "
                   "im2col or mixed (that formulation for every layer).")
+
+# Sampling (--mode=sample)
+flags.DEFINE_string("prompt", _D.prompt, "--mode=sample: the text that samples continue.")
+flags.DEFINE_integer("sample_length", _D.sample_length, "--mode=sample: tokens to draw.", lower_bound=1)
+flags.DEFINE_float("temperature", _D.temperature, "--mode=sample: divide logits by this (0: greedy).", lower_bound=0)
+flags.DEFINE_integer("top_k", _D.top_k, "--mode=sample: draw among the k most likely tokens (0: all).", lower_bound=0)
+flags.DEFINE_float("top_p", _D.top_p, "--mode=sample: draw among the fewest most likely tokens whose probability "
+                   "reaches p (1: all).", lower_bound=0, upper_bound=1)
+flags.register_validator("top_p", lambda p: p > 0, "--top_p must be in (0, 1]")
+
 
 def config_from_flags() -> Config:
   """The Config that the parsed flags describe."""

@@ -4,6 +4,7 @@ A new mode is one function and one `MODES` entry; `main.py` only dispatches.
 """
 
 import dataclasses
+import inspect
 import os
 from collections.abc import Callable
 
@@ -36,12 +37,17 @@ def evaluate(config: Config, workdir: str) -> str:
 
 
 def sample(config: Config, workdir: str) -> str:
-  """Samples from the latest checkpoint, through the task's `sample_fn`."""
-  if not issubclass(registry.tasks.get(config.task), contract.Sampler):
+  """Samples from the best checkpoint (by the validation monitor), through the task's `sample_fn`; the options
+  dataclass its signature names is filled from the flags of the same names (--prompt, --temperature, ...)."""
+  task_cls = registry.tasks.get(config.task)
+  if not issubclass(task_cls, contract.Sampler):
     raise UsageError(f"--mode=sample: task {config.task!r} does not generate samples")
-  setup, state, _ = loop.restore_checkpoint(config, workdir)
+  setup, state, _ = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
-  return setup.task.sample_fn(state.params, state.model_state, jax.random.PRNGKey(config.seed), workdir)
+  options_cls = inspect.signature(task_cls.sample_fn).parameters["options"].default.__class__
+  options = options_cls(**{f.name: getattr(config, f.name if f.name != "length" else "sample_length")
+                           for f in dataclasses.fields(options_cls)})
+  return setup.task.sample_fn(state.params, state.model_state, jax.random.PRNGKey(config.seed), workdir, options)
 
 
 def summarize(config: Config, workdir: str) -> str:
@@ -92,7 +98,7 @@ class Mode:
 MODES = {
     "train": Mode(train, "train (resumes if the workdir has checkpoints)"),
     "eval": Mode(evaluate, "evaluate the latest checkpoint"),
-    "sample": Mode(sample, "draw samples from the latest checkpoint (tasks that generate)"),
+    "sample": Mode(sample, "draw samples from the best checkpoint (tasks that generate)"),
     "summary": Mode(summarize, "per-layer table of the model", needs_workdir=False),
     "augment_preview": Mode(augment_preview, "a PNG grid of augmented training samples"),
     "ensemble": Mode(ensemble_eval, "average the predictions of several checkpoints (--ensemble)"),

@@ -15,11 +15,13 @@ from tests.data.idx_files import write_mnist_like
 SMALL = ["--data=digits", "--data_args=image_size=8", "--model=mlp", "--model_args=depth=1,width=32", "--steps=4",
          "--batch_size=32", "--log_every=2"]
 
+LM = ["--model=rnn_lm", "--task=language_model", "--model_args=hidden=16,embed=8", "--data_args="]
+
 # (name, flags after SMALL, fragments of the one error line). A later flag overrides SMALL's.
 CATALOG = [
     ("unknown-flag", ["--nosuchflag=1"], ["Unknown command line flag 'nosuchflag'"]),
     ("unknown-optimizer", ["--optim=lion"], ["--optim=lion", "adagrad|adam|adamw|momentum|nesterov|rmsprop|sgd"]),
-    ("unknown-dataset", ["--data=imagenet"], ["unknown dataset 'imagenet'", "digits, idx, synthetic, tfds"]),
+    ("unknown-dataset", ["--data=imagenet"], ["unknown dataset 'imagenet'", "digits, idx, synthetic, text, tfds"]),
     ("unknown-mode", ["--mode=fly"], ["--mode=fly"]),
     ("unknown-dtype", ["--dtype=int8"], ["--dtype=int8"]),
     ("misspelt-model-arg", ["--model_args=depht=2"], ["--model_args: unknown key 'depht'", "depth"]),
@@ -39,7 +41,6 @@ CATALOG = [
     ("warmup-negative", ["--warmup_steps=-1"], ["--warmup_steps"]),
     ("warmup-too-long", ["--warmup_steps=4"], ["--warmup_steps=4 must be smaller than --steps=4"]),
     ("weight-decay-negative", ["--weight_decay=-0.1"], ["--weight_decay"]),
-    ("clip-negative", ["--clip_norm=-1"], ["--clip_norm"]),
     ("accumulation-zero", ["--grad_accum_steps=0"], ["--grad_accum_steps"]),
     ("log-every-zero", ["--log_every=0"], ["--log_every"]),
     ("eval-every-negative", ["--eval_every=-1"], ["--eval_every"]),
@@ -65,13 +66,31 @@ CATALOG = [
     ("eval-empty-workdir", ["--mode=eval"], ["no checkpoint in", "train first"]),
     ("sample-classifier", ["--mode=sample"], ["--mode=sample: task 'classify' does not generate samples"]),
     ("stray-argument", ["extra"], ["unexpected arguments ['extra']"]),
+    ("top-p-zero", ["--top_p=0"], ["--top_p must be in (0, 1]"]),
+    # Text files ({root}: the catalog's directory, where the fixture writes them)
+    ("text-missing", ["--data=text:{root}/none.txt", *LM], ["--data=text:", "none.txt: no such file"]),
+    ("text-empty", ["--data=text:{root}/empty.txt", *LM], ["empty.txt: the file is empty"]),
+    ("text-binary", ["--data=text:{root}/binary.txt", *LM], ["binary.txt: looks binary (NUL byte at offset 3)"]),
+    ("text-latin-1", ["--data=text:{root}/latin1.txt", *LM], ["latin1.txt: not UTF-8 (byte 0xe9 at offset 3)"]),
+    ("text-too-short", ["--data=text:{root}/short.txt", *LM], ["is shorter than window + 1 = 129 characters"]),
+    ("text-unknown-cell", ["--data=text:{root}/text.txt", *LM, "--model_args=cell=lstn,hidden=16"], ["cell='lstn'",
+                                                                                           "rnn, lstm, gru"]),
+    ("stateful-needs-text", [*LM, "--task_args=stateful=true"], ["needs consecutive windows", "--data=digits"]),
+    ("stateful-pmap", ["--data=text:{root}/text.txt", *LM, "--task_args=stateful=true", "--parallel_mode=pmap"],
+     ["runs with --parallel_mode=jit"]),
+    ("stateful-streams-short", ["--data=text:{root}/text.txt", *LM, "--task_args=stateful=true", "--batch_size=64"],
+     ["--batch_size=64 streams", "shorter than one window of 128"]),
 ]
 
 
 @pytest.fixture(scope="session")  # session: xdist may run other modules between the grouped tests
 def catalog_results(tmp_path_factory):
   root = tmp_path_factory.mktemp("catalog")
-  results = run_jaxdl_batch(*[[*SMALL, f"--workdir={root / name}", *flags] for name, flags, _ in CATALOG])
+  for name, content in {"empty.txt": b"", "binary.txt": b"abc\0def", "latin1.txt": "caf\u00e9".encode("latin-1"),
+                        "short.txt": b"to be", "text.txt": b"to be or not to be\n" * 300}.items():
+    (root / name).write_bytes(content)
+  results = run_jaxdl_batch(*[[*SMALL, f"--workdir={root / name}", *(f.format(root=root) for f in flags)]
+                              for name, flags, _ in CATALOG])
   return root, dict(zip([name for name, _, _ in CATALOG], results))
 
 

@@ -55,8 +55,29 @@ def count(tree):
   return sum(x.size for x in jax.tree.leaves(tree))
 
 
+# Sequence models: name -> (vocabulary, model_args, parameter count by the formula in the comment).
+E, H, VOCAB = 16, 32, 50
+SEQUENCE = {
+    # embedding V*E; per LSTM layer 4 gates of (in*H + H*H + H); head H*V + V
+    "rnn_lm": (VOCAB, f"embed={E},hidden={H},num_layers=2",
+               VOCAB * E + 4 * (E * H + H * H + H) + 4 * (H * H + H * H + H) + H * VOCAB + VOCAB),
+}
+
+
 def test_every_registered_model_is_pinned():
-  assert sorted(PINNED) == models.names()
+  assert sorted([*PINNED, *SEQUENCE]) == models.names()
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCE))
+def test_sequence_model_parameter_count_and_output_shape(name):
+  vocab, model_args, expected = SEQUENCE[name]
+  cls = models.get(name)
+  model = cls(num_classes=vocab, **args.parse(model_args, cls, "model_args"))
+  tokens = jax.ShapeDtypeStruct((2, 7), jnp.int32)
+  variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), tokens)
+  assert count(variables["params"]) == expected
+  logits, _ = jax.eval_shape(model.apply, variables, tokens)
+  assert logits.shape == (2, 7, vocab)
 
 
 @pytest.mark.parametrize("name", [n for n, p in PINNED.items() if p[3] is not None])

@@ -1,7 +1,7 @@
-"""Data sources by name (`--data=digits`, `idx:DIR`, `tfds:NAME`) and grain pipelines."""
+"""Data sources by name (`--data=digits`, `idx:DIR`, `tfds:NAME`, `text:PATH`) and grain pipelines."""
 
 from jaxdl import args
-from jaxdl.data import digits, idx, synthetic, tfds_source  # noqa: F401  (register the sources)
+from jaxdl.data import digits, idx, synthetic, text, tfds_source  # noqa: F401  (register the sources)
 from jaxdl.data.source import Dataset
 from jaxdl.registry import datasets
 

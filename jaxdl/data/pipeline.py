@@ -49,9 +49,42 @@ class EpochShuffledBatches(grain.MapDataset):
     return f"EpochShuffledBatches(n={self._num_examples}, batch_size={self._batch_size}, seed={self._seed})"
 
 
-def train_batches(source: Source, batch_size: int, seed: int) -> grain.DatasetIterator:
-  """An endless, checkpointable iterator of {"image", "label"} training batches (this host's share)."""
-  indices = EpochShuffledBatches(len(source), batch_size, seed, jax.process_index(), jax.process_count())
+class ConsecutiveBatches(grain.MapDataset):
+  """Row b of batch `step` continues row b of batch `step - 1`: the source's examples (windows starting at every
+  position) are cut into `batch_size` streams, and step s reads each stream's window s (mod its length), so
+  a carried hidden state (truncated BPTT) always sees the text that follows. At the end of its stream a row
+  starts again from its stream's beginning. Random access by step: resume is exact.
+  """
+
+  def __init__(self, num_examples: int, window: int, batch_size: int, shard_index: int = 0, shard_count: int = 1):
+    super().__init__()
+    self._stream = num_examples // batch_size
+    self._windows = self._stream // window
+    if self._windows < 1:
+      raise ValueError(f"{num_examples} training positions cut into {batch_size} streams leave fewer than one "
+                       f"window of {window} per stream; use a smaller batch size or window")
+    self._window, self._batch_size = window, batch_size
+    local = batch_size // shard_count
+    self._local = slice(shard_index * local, (shard_index + 1) * local)
+
+  def __len__(self) -> int:
+    return sys.maxsize
+
+  def __getitem__(self, step):
+    k = int(step) % self._windows
+    return (np.arange(self._batch_size) * self._stream + k * self._window)[self._local]
+
+  def __str__(self) -> str:
+    return f"ConsecutiveBatches(streams={self._batch_size}, windows_per_stream={self._windows})"
+
+
+def train_batches(source: Source, batch_size: int, seed: int, consecutive: bool = False) -> grain.DatasetIterator:
+  """An endless, checkpointable iterator of training batches (this host's share): shuffled each epoch, or with
+  `consecutive` (a source of windows at every position, with a `window` length) in `ConsecutiveBatches` order."""
+  if consecutive:
+    indices = ConsecutiveBatches(len(source), source.window, batch_size, jax.process_index(), jax.process_count())
+  else:
+    indices = EpochShuffledBatches(len(source), batch_size, seed, jax.process_index(), jax.process_count())
   options = grain.ReadOptions(num_threads=1, prefetch_buffer_size=4)
   return iter(indices.map(source.read).to_iter_dataset(options))
 

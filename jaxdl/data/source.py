@@ -58,6 +58,9 @@ class Dataset:
 
   splits: dict[str, Source]
   num_classes: int = 0
+  # Files the run needs beside its checkpoints (a tokenizer's vocab.json): name -> text. Written into the workdir
+  # when a run starts; a resumed run or a sampler reads them back, and a different one is refused.
+  artifacts: dict[str, str] = dataclasses.field(default_factory=dict)
 
   def __post_init__(self):
     missing = [name for name in ("train", "val") if name not in self.splits]

@@ -77,6 +77,7 @@ class StackedRNN(nn.Module):
   dropout: float = 0.0
   dtype: Any = None
 
+  @nn.nowrap
   def initial_carry(self, batch_shape: tuple[int, ...]) -> list:
     """Zeros for every layer (and direction), for a batch of `batch_shape`."""
     one = lambda: cell_class(self.cell)(self.hidden, parent=None).initialize_carry(  # noqa: E731

@@ -3,6 +3,10 @@
 A task owns its losses and metrics and sees its model only through `init`/`apply`. Batches are
 dicts whose keys the task reads (`image`, `label`, `tokens`, ...). The required members are in
 `Task`; `Sampler` and `OwnsUpdate` are optional, and `gradients` / `optimizer` fill in their defaults.
+
+A task that carries state from one step to the next (truncated BPTT) keeps it in the model_state collection
+`carry` and sets `consecutive_batches = True`, so that the loop feeds each batch row the data that follows
+the previous step's row (`jaxdl.data.pipeline.ConsecutiveBatches`).
 """
 
 from collections.abc import Callable
@@ -40,8 +44,9 @@ class Task(Protocol):
 class Sampler(Protocol):
   """Optional: a task that generates (text, images) serves `--mode=sample`."""
 
-  def sample_fn(self, params, model_state: dict, rng: jax.Array, workdir: str) -> str:
-    """Draws samples from a trained model, writes them under `workdir`, returns one line saying where."""
+  def sample_fn(self, params, model_state: dict, rng: jax.Array, workdir: str, options) -> str:
+    """Draws samples from a trained model (`options`: the task's own dataclass, filled from the flags of the same
+    names, e.g. --prompt, --temperature), writes or returns them; returns what to print."""
 
 
 @runtime_checkable

@@ -44,8 +44,9 @@ class Interrupted(TrainingStopped):
   exit_code = 143  # 128 + SIGTERM, what schedulers expect of a preempted job
 
 
-def prepare_workdir(workdir: str, config: Config) -> None:
-  """Checks the workdir is writable and that an existing run in it was started with these flags."""
+def prepare_workdir(workdir: str, config: Config, artifacts: dict[str, str] | None = None) -> None:
+  """Checks the workdir is writable and that an existing run in it was started with these flags and the same
+  data artifacts (a tokenizer's vocabulary); writes flags.txt and the artifacts."""
   try:
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, ".write_test"), "w"):
@@ -60,9 +61,17 @@ def prepare_workdir(workdir: str, config: Config) -> None:
     if diffs:
       raise UsageError(f"--workdir={workdir} holds a run with other flags ({'; '.join(diffs)}); "
                        "use a new --workdir or the same flags")
-  with open(path + ".tmp", "w") as f:
-    f.write(to_flagfile(config))
-  os.replace(path + ".tmp", path)
+  artifacts = artifacts or {}
+  for name, text in artifacts.items():
+    if os.path.exists(os.path.join(workdir, name)):
+      with open(os.path.join(workdir, name)) as f:
+        if f.read() != text:
+          raise UsageError(f"--workdir={workdir} holds a {name} other than the one --data={config.data} gives now "
+                           "(the data changed since the run started); use a new --workdir or the original data")
+  for name, text in {**artifacts, "flags.txt": to_flagfile(config)}.items():
+    with open(os.path.join(workdir, name + ".tmp"), "w") as f:
+      f.write(text)
+    os.replace(os.path.join(workdir, name + ".tmp"), os.path.join(workdir, name))
 
 
 def init_state(setup: Setup, config: Config):
@@ -131,11 +140,12 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   wall_start = time.perf_counter()
   setup = build(config)
   state, sample = init_state(setup, config)  # settings and shapes are checked before the workdir is touched
-  prepare_workdir(workdir, config)
+  prepare_workdir(workdir, config, setup.dataset.artifacts)
   parallel, task, dataset = setup.parallel, setup.task, setup.dataset
   monitor = f"val_{task.monitor}"  # only validation chooses; test is reported
   ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, monitor, task.monitor_mode)
-  train_iter = pipeline.train_batches(dataset.splits["train"], config.batch_size, config.seed)
+  train_iter = pipeline.train_batches(dataset.splits["train"], config.batch_size, config.seed,
+                                      consecutive=getattr(task, "consecutive_batches", False))
   start = ckpt.latest_step() or 0
   if start:
     restored, data_state = ckpt.restore(start, abstract_state(parallel.to_global(state)))
@@ -230,13 +240,15 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   return result
 
 
-def restore_checkpoint(config: Config, workdir: str) -> tuple[Setup, state_lib.TrainState, int]:
-  """The run's pieces and the train state of the latest checkpoint in `workdir` (for eval and sampling)."""
-  ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, "unused", "max", create=False)
+def restore_checkpoint(config: Config, workdir: str, best: bool = False) -> tuple[Setup, state_lib.TrainState, int]:
+  """The run's pieces and the train state of the latest checkpoint in `workdir` (for eval), or with `best` of the
+  one validation ranked best (for sampling)."""
+  setup = build(config)
+  ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, f"val_{setup.task.monitor}",
+                     setup.task.monitor_mode, create=False)
   try:
-    setup = build(config)
     state, _ = init_state(setup, config)
-    step = ckpt.latest_step()
+    step = (best and ckpt.best_step()) or ckpt.latest_step()
     restored, _ = ckpt.restore(step, abstract_state(setup.parallel.to_global(state)))
   finally:
     ckpt.close()

@@ -60,8 +60,24 @@ def build_optimizer(config: Config) -> optax.GradientTransformation:
   schedule_fn = registry.schedules.get(config.schedule)
   schedule = optim.schedule(config.schedule, config.lr, updates, config.warmup_steps // config.grad_accum_steps,
                             **args.parse(config.schedule_args, schedule_fn, "schedule_args"))
-  return optim.create(config.optim, schedule, weight_decay=config.weight_decay, clip_norm=config.clip_norm,
+  clip_norm = config.clip_norm if config.clip_norm >= 0 else \
+      getattr(registry.models.get(config.model), "default_clip_norm", 0.0)
+  return optim.create(config.optim, schedule, weight_decay=config.weight_decay, clip_norm=clip_norm,
                       accumulate_steps=config.grad_accum_steps, **optim.optimizer_args(config.optim, config.optim_args))
+
+
+def _check_consecutive(config: Config, dataset: Dataset) -> None:
+  """A task that carries state across steps needs windows of one stream and a carry of the global batch."""
+  train = dataset.splits["train"]
+  if not hasattr(train, "window"):
+    raise UsageError(f"--task={config.task} with carried state needs consecutive windows of one stream "
+                     f"(--data=text:PATH); --data={config.data} has none")
+  if config.parallel_mode == "pmap":
+    raise UsageError(f"--task={config.task} with carried state runs with --parallel_mode=jit (pmap would average "
+                     "each device's carried state with the others')")
+  if len(train) // config.batch_size < train.window:
+    raise UsageError(f"--batch_size={config.batch_size} streams of the {len(train)} training positions are shorter "
+                     f"than one window of {train.window}; use a smaller batch size or window")
 
 
 def build(config: Config) -> Setup:
@@ -78,5 +94,7 @@ def build(config: Config) -> Setup:
                      f"examples of --data={config.data}")
   strategy = parallel.create(config.parallel_mode, config.mesh, config.batch_size)
   task = build_task(config, dataset.num_classes, strategy.axis_name)
+  if getattr(task, "consecutive_batches", False):
+    _check_consecutive(config, dataset)
   return Setup(dataset=dataset, task=task, tx=contract.optimizer(task, build_optimizer(config)), parallel=strategy,
                augment=augment.parse(config.augment, dataset.num_classes))
