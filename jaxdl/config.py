@@ -73,14 +73,15 @@ def from_flagfile(text: str) -> dict[str, str]:
 
 
 def load_flagfile(path: str, **overrides) -> Config:
-  """The Config of an experiment flag file (for library use, tests and benchmarks; the CLI uses absl)."""
+  """The Config of an experiment flag file, `overrides` replacing its values (for library use, tests and
+  benchmarks; the CLI uses absl)."""
   types = {f.name: f.type for f in dataclasses.fields(Config)}
   with open(path) as f:
     values = from_flagfile(f.read())
   unknown = sorted(set(values) - set(types))
   if unknown:
     raise ValueError(f"{path}: not Config fields: {', '.join(unknown)}")
-  return Config(**{k: types[k](v) for k, v in values.items()}, **overrides)
+  return Config(**{**{k: types[k](v) for k, v in values.items()}, **overrides})
 
 
 def differences(saved: dict[str, str], config: Config) -> list[str]:

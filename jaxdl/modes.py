@@ -55,6 +55,8 @@ def summarize(config: Config, workdir: str) -> str:
   del workdir
   dataset = data.load(config.data, config.data_args, config.seed)
   model = build_task(config, dataset.num_classes).model
+  if "image" not in dataset.example_shapes:
+    raise UsageError(f"--mode=summary tables image models; --data={config.data} has no images")
   image_shape = dataset.example_shapes["image"]
   rows = model_summary.layers(model, image_shape)
   params = jax.eval_shape(model.init, jax.random.PRNGKey(0),

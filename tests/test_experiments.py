@@ -1,4 +1,5 @@
-"""Each CNN family's digits experiment reaches its accuracy (minutes each on 2 cores: `make test-all`)."""
+"""Each CNN family's digits experiment reaches its accuracy, and the shakespeare LSTM its validation loss
+(minutes each on 2 cores: `make test-all`)."""
 
 import glob
 import os
@@ -33,3 +34,19 @@ def test_digits_experiment_accuracy(tmp_path, name, default_prng, record_propert
   record_property("train_s", round(result["train_s"], 1))
   floor = {"digits_resnet18": 0.985, "digits_linear_svm": 0.96, "digits_mlp": 0.97}.get(name, 0.98)
   assert result["final"]["test_accuracy"] >= floor
+
+
+# The 1.1 MB tiny shakespeare corpus is not shipped: point JAXDL_TEXT_CORPUS at it (the developers' checkout
+# has it beside the repository).
+CORPUS = os.environ.get("JAXDL_TEXT_CORPUS", os.path.join(REPO, "..", "shared", "data", "tinyshakespeare.txt"))
+
+
+@pytest.mark.slow
+def test_shakespeare_lstm_validation_loss(tmp_path, default_prng, record_property):
+  if not os.path.isfile(CORPUS):
+    pytest.fail(f"tiny shakespeare not found at {CORPUS}; set JAXDL_TEXT_CORPUS to its path")
+  config = load_flagfile(os.path.join(REPO, "experiments", "shakespeare_lstm.flags"), data=f"text:{CORPUS}")
+  result = loop.train_and_evaluate(config, str(tmp_path))
+  for key in ("val_loss", "test_loss", "train_s"):
+    record_property(key, round(result["final"].get(key, result.get(key)), 4))
+  assert result["final"]["val_loss"] <= 1.50

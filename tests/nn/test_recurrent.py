@@ -73,18 +73,23 @@ def test_gru_cell_is_the_notes_gru_and_flax_places_the_reset_gate_elsewhere():
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_padding_never_changes_a_result(cell):
-  """Sequences of lengths 6, 2 and 4 padded with noise to 9 steps: every output at a real position and each
-  direction's final carry equal those of the sequence run alone, unpadded."""
+  """Sequences of lengths 6, 2 and 4, padded with different noise to 9 and to 11 steps: every output at a real
+  position and each direction's final carry are the same, and equal those of the longest run unpadded."""
   model = recurrent.StackedRNN(cell, H, num_layers=2, bidirectional=True)
-  lengths = [6, 2, 4]
-  xs = _xs(3, (3, 9, F))
-  variables = model.init(jax.random.PRNGKey(0), xs)
-  carries, ys = jax.jit(model.apply)(variables, xs, seq_lengths=jnp.asarray(lengths))
-  for b, n in enumerate(lengths):
-    alone_carries, alone = model.apply(variables, xs[b:b + 1, :n])
-    np.testing.assert_allclose(ys[b, :n], alone[0], rtol=1e-5, atol=1e-6)
-    chex.assert_trees_all_close(jax.tree.map(lambda a: a[b], carries), jax.tree.map(lambda a: a[0], alone_carries),
-                                rtol=1e-5, atol=1e-6)
+  lengths = jnp.asarray([6, 2, 4])
+  short, long = _xs(3, (3, 9, F)), _xs(4, (3, 11, F))
+  long[:, :6] = short[:, :6]
+  for b, n in enumerate(lengths.tolist()):
+    short[b, n:], long[b, n:] = 100.0, -100.0  # padding that would show if it leaked
+  variables = model.init(jax.random.PRNGKey(0), short)
+  apply = jax.jit(model.apply)
+  (carries, ys), (long_carries, long_ys) = apply(variables, short, lengths), apply(variables, long, lengths)
+  alone_carries, alone = apply(variables, short[:1, :6])
+  chex.assert_trees_all_close(carries, long_carries, rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(jax.tree.map(lambda a: a[:1], carries), alone_carries, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(ys[0, :6], alone[0], rtol=1e-5, atol=1e-6)
+  for b, n in enumerate(lengths.tolist()):
+    np.testing.assert_allclose(ys[b, :n], long_ys[b, :n], rtol=1e-5, atol=1e-6)
 
 
 def test_stack_feeds_each_layer_the_one_below_and_continues_from_a_carry():
