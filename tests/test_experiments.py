@@ -50,3 +50,12 @@ def test_shakespeare_lstm_validation_loss(tmp_path, default_prng, record_propert
   for key in ("val_loss", "test_loss", "train_s"):
     record_property(key, round(result["final"].get(key, result.get(key)), 4))
   assert result["final"]["val_loss"] <= 1.50
+
+
+@pytest.mark.slow
+def test_seq2seq_with_attention_reverses_sequences_up_to_20(tmp_path, default_prng, record_property):
+  config = load_flagfile(os.path.join(REPO, "experiments", "seq2seq_reverse_attention.flags"))
+  result = loop.train_and_evaluate(config, str(tmp_path))
+  for key in ("val_exact_match", "test_exact_match"):
+    record_property(key, round(result["final"][key], 4))
+  assert result["final"]["test_exact_match"] >= 0.99

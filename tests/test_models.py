@@ -55,12 +55,19 @@ def count(tree):
   return sum(x.size for x in jax.tree.leaves(tree))
 
 
-# Sequence models: name -> (vocabulary, model_args, parameter count by the formula in the comment).
+# Sequence models: name -> (model_args, inputs, parameter count by the formula in the comment); vocabulary 50.
 E, H, VOCAB = 16, 32, 50
+TOKENS = jax.ShapeDtypeStruct((2, 7), jnp.int32)
+LSTM = lambda inputs: 4 * (inputs * H + H * H + H)  # noqa: E731  (4 gates)
 SEQUENCE = {
-    # embedding V*E; per LSTM layer 4 gates of (in*H + H*H + H); head H*V + V
-    "rnn_lm": (VOCAB, f"embed={E},hidden={H},num_layers=2",
-               VOCAB * E + 4 * (E * H + H * H + H) + 4 * (H * H + H * H + H) + H * VOCAB + VOCAB),
+    # embedding; two LSTM layers; head
+    "rnn_lm": (f"embed={E},hidden={H},num_layers=2", (TOKENS,),
+               VOCAB * E + LSTM(E) + LSTM(H) + H * VOCAB + VOCAB),
+    # two embeddings; encoder LSTM; decoder LSTM fed [embedding, context]; additive attention (W_m, W_q + b,
+    # v); the [h, context] -> h combination; head
+    "seq2seq": (f"embed={E},hidden={H},attention=additive",
+                (TOKENS, jax.ShapeDtypeStruct((2,), jnp.int32), jax.ShapeDtypeStruct((2, 5), jnp.int32)),
+                2 * VOCAB * E + LSTM(E) + LSTM(E + H) + (H * H + H * H + H + H) + 2 * H * H + H + H * VOCAB + VOCAB),
 }
 
 
@@ -70,14 +77,13 @@ def test_every_registered_model_is_pinned():
 
 @pytest.mark.parametrize("name", sorted(SEQUENCE))
 def test_sequence_model_parameter_count_and_output_shape(name):
-  vocab, model_args, expected = SEQUENCE[name]
+  model_args, inputs, expected = SEQUENCE[name]
   cls = models.get(name)
-  model = cls(num_classes=vocab, **args.parse(model_args, cls, "model_args"))
-  tokens = jax.ShapeDtypeStruct((2, 7), jnp.int32)
-  variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), tokens)
+  model = cls(num_classes=VOCAB, **args.parse(model_args, cls, "model_args"))
+  variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), *inputs)
   assert count(variables["params"]) == expected
-  logits, _ = jax.eval_shape(model.apply, variables, tokens)
-  assert logits.shape == (2, 7, vocab)
+  logits, _ = jax.eval_shape(model.apply, variables, *inputs)
+  assert logits.shape == (*inputs[-1].shape, VOCAB)
 
 
 @pytest.mark.parametrize("name", [n for n, p in PINNED.items() if p[3] is not None])

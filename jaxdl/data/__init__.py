@@ -1,13 +1,17 @@
-"""Data sources by name (`--data=digits`, `idx:DIR`, `tfds:NAME`, `text:PATH`) and grain pipelines."""
+"""Data sources by name (`--data=digits`, `idx:DIR`, `tfds:NAME`, `text:PATH`, `synthetic:reverse`, ...) and grain
+pipelines."""
 
 from jaxdl import args
-from jaxdl.data import digits, idx, synthetic, text, tfds_source  # noqa: F401  (register the sources)
+from jaxdl.data import digits, idx, sequences, synthetic, text, tfds_source  # noqa: F401  (register the sources)
 from jaxdl.data.source import Dataset
 from jaxdl.registry import datasets
 
 
 def load(spec: str, data_args: str = "", seed: int = 0) -> Dataset:
-  """Loads `--data=KIND[:PATH]` with `--data_args` checked against that loader's keywords."""
+  """Loads `--data=KIND[:PATH]` (or a source registered under the whole spec, e.g. `synthetic:reverse`) with
+  `--data_args` checked against that loader's keywords."""
   kind, _, path = spec.partition(":")
+  if spec in datasets.names():
+    kind, path = spec, ""
   loader = datasets.get(kind)
   return loader(path, seed, **args.parse(data_args, loader, "data_args"))

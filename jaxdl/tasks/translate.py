@@ -1,0 +1,98 @@
+"""Sequence to sequence (`--task=translate`): cross-entropy over the target's tokens with teacher forcing (a
+ratio, optionally decayed: scheduled sampling); evaluation decodes greedily and reports exact-sequence
+accuracy.
+
+Batches are `jaxdl.data.sequences` pairs: {"source", "source_length", "target"}.
+"""
+
+import dataclasses
+import math
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxdl import decode
+from jaxdl.args import NonNegativeInt, UnitInterval
+from jaxdl.data.sequences import BOS, EOS, PAD
+from jaxdl.models.seq2seq import decoder_inputs
+from jaxdl.registry import tasks
+
+
+def exact_match(predicted, target):
+  """1.0 where `predicted` equals `target` up to and including the target's EOS (what follows is ignored)."""
+  positions = jnp.arange(target.shape[1])
+  end = jnp.argmax(target == EOS, axis=1)
+  return jnp.all((predicted == target) | (positions > end[:, None]), axis=1).astype(jnp.float32)
+
+
+@tasks.register("translate")
+@dataclasses.dataclass(frozen=True)
+class Translate:
+  """`--task_args=teacher_forcing=0.5` feeds the model's own previous prediction at half the steps; with
+  `sampling_decay_steps=N` the ratio falls linearly from 1 to `teacher_forcing` over the first N steps
+  (scheduled sampling, Bengio et al. 2015)."""
+
+  model: nn.Module
+  num_classes: int
+  teacher_forcing: UnitInterval = 1.0
+  sampling_decay_steps: NonNegativeInt = 0
+
+  train_metrics = ("loss", "token_accuracy")
+  monitor = "exact_match"
+  monitor_mode = "max"
+
+  def init(self, rng, batch) -> dict[str, Any]:
+    variables = {"params": self.model.init(rng, batch["source"], batch["source_length"],
+                                           decoder_inputs(batch["target"]))["params"]}
+    if self.sampling_decay_steps:
+      variables["progress"] = {"step": jnp.zeros((), jnp.float32)}  # how far the schedule has come
+    return variables
+
+  def expected_initial_loss(self) -> float:
+    return math.log(self.num_classes)
+
+  def _ratio(self, model_state):
+    if not self.sampling_decay_steps:
+      return self.teacher_forcing
+    done = jnp.minimum(model_state["progress"]["step"] / self.sampling_decay_steps, 1.0)
+    return 1.0 - done * (1.0 - self.teacher_forcing)
+
+  def _losses(self, logits, target):
+    real = (target != PAD).astype(jnp.float32)
+    per_token = optax.softmax_cross_entropy_with_integer_labels(logits, target) * real
+    correct = (logits.argmax(-1) == target) * real
+    return per_token.sum(1) / real.sum(1), correct.sum(1) / real.sum(1)
+
+  def loss_fn(self, params, model_state, batch, rng):
+    target = batch["target"]
+    teacher = jax.random.uniform(rng, target.shape) < self._ratio(model_state)
+    teacher = teacher.at[:, 0].set(True)  # BOS
+    logits, _ = self.model.apply({"params": params}, batch["source"], batch["source_length"],
+                                 decoder_inputs(target), teacher)
+    loss, accuracy = jax.tree.map(jnp.mean, self._losses(logits, target))
+    new_state = {"progress": {"step": model_state["progress"]["step"] + 1}} if self.sampling_decay_steps else {}
+    return loss, ({"loss": loss, "token_accuracy": accuracy}, new_state)
+
+  def predict(self, params, batch, length: int):
+    """Greedy decoding of `length` tokens for each source."""
+    variables = {"params": params}
+    state = self.model.apply(variables, batch["source"], batch["source_length"], method="encode")
+
+    def step(state, token):
+      logits, _, state = self.model.apply(variables, state, token, method="decode_step")
+      return logits, state
+
+    first, _, state = self.model.apply(variables, state, jnp.full_like(batch["source_length"], BOS),
+                                       method="decode_step")
+    return decode.greedy(step, state, first, length)
+
+  def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
+    target = batch["target"]
+    logits, _ = self.model.apply({"params": params}, batch["source"], batch["source_length"],
+                                 decoder_inputs(target))
+    loss, accuracy = self._losses(logits, target)
+    return {"loss": loss, "token_accuracy": accuracy,
+            "exact_match": exact_match(self.predict(params, batch, target.shape[1]), target)}

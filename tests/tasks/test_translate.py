@@ -1,0 +1,84 @@
+"""Seq2seq: the generated tasks, attention that ignores padding, teacher forcing against decoding, scheduled
+sampling and exact-sequence accuracy."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxdl import data
+from jaxdl.data.sequences import EOS, FIRST_SYMBOL, PAD
+from jaxdl.models.seq2seq import Seq2Seq, decoder_inputs
+from jaxdl.tasks.translate import Translate, exact_match
+
+SMALL = "train_size=50,val_size=10,test_size=10"
+
+
+def _symbols(row, stop=EOS):
+  row = list(row)
+  return row[:row.index(stop)] if stop in row else [t for t in row if t != PAD]
+
+
+@pytest.mark.parametrize("name", ["reverse", "sort", "add"])
+def test_generated_targets_are_the_task_applied_to_the_source(name):
+  ds = data.load(f"synthetic:{name}", SMALL + ("" if name == "add" else ",min_length=2,max_length=9"), seed=3)
+  batch = ds.splits["train"].read(np.arange(50))
+  for source, n, target in zip(batch["source"], batch["source_length"], batch["target"]):
+    src, tgt = list(source[:n]), _symbols(target)
+    assert PAD not in src and all(t == PAD for t in source[n:]) and list(target).count(EOS) == 1
+    if name == "reverse":
+      assert tgt == src[::-1] and 2 <= n <= 9
+    elif name == "sort":
+      assert tgt == sorted(src)
+    else:
+      text = "".join("+" if t == FIRST_SYMBOL + 10 else str(t - FIRST_SYMBOL) for t in src)
+      assert int("".join(str(t - FIRST_SYMBOL) for t in tgt)) == eval(text)  # noqa: S307 (digits and "+")
+  first, again, other = (data.load(f"synthetic:{name}", SMALL, seed=s).splits["train"].read(np.arange(5))["source"]
+                         for s in (3, 3, 4))
+  assert (first == again).all() and not (first == other).all()  # drawn from the seed
+
+
+def test_exact_match_ignores_what_follows_the_targets_eos():
+  target = jnp.asarray([[5, 6, EOS, PAD], [5, 6, EOS, PAD], [5, 6, EOS, PAD]])
+  predicted = jnp.asarray([[5, 6, EOS, 9], [5, 6, 7, EOS], [5, 7, EOS, PAD]])
+  np.testing.assert_array_equal(exact_match(predicted, target), [1.0, 0.0, 0.0])
+
+
+def _batch():
+  ds = data.load("synthetic:reverse", SMALL + ",max_length=7", seed=0)
+  return {k: jnp.asarray(v) for k, v in ds.splits["train"].read(np.arange(6)).items()}, ds.num_classes
+
+
+@pytest.mark.parametrize("attention", ["additive", "multiplicative"])
+def test_attention_gives_padding_no_weight_and_padding_changes_nothing(attention):
+  batch, vocab = _batch()
+  model = Seq2Seq(num_classes=vocab, embed=8, hidden=16, attention=attention)
+  inputs = decoder_inputs(batch["target"])
+  params = model.init(jax.random.PRNGKey(0), batch["source"], batch["source_length"], inputs)
+  apply = jax.jit(model.apply)
+  logits, weights = apply(params, batch["source"], batch["source_length"], inputs)
+  real = np.arange(batch["source"].shape[1]) < np.asarray(batch["source_length"])[:, None]
+  assert (np.asarray(weights)[~np.broadcast_to(real[:, None], weights.shape)] == 0).all()
+  np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-5)
+  noisy = jnp.where(real, batch["source"], 7)  # other symbols where the source is padding
+  np.testing.assert_allclose(apply(params, noisy, batch["source_length"], inputs)[0], logits, rtol=1e-5, atol=1e-6)
+
+
+def test_without_teacher_forcing_training_feeds_back_what_greedy_decoding_emits():
+  """With the teacher-forcing ratio at 0, each training step reads the model's previous most likely token:
+  the tokens it scores best are exactly greedy decoding's (jaxdl.decode through `decode_step`)."""
+  batch, vocab = _batch()
+  task = Translate(Seq2Seq(num_classes=vocab, embed=8, hidden=16), vocab, teacher_forcing=0.0)
+  params = task.init(jax.random.PRNGKey(0), batch)["params"]
+  target = batch["target"]
+  free = jnp.zeros(target.shape, bool).at[:, 0].set(True)
+  logits, _ = task.model.apply({"params": params}, batch["source"], batch["source_length"], decoder_inputs(target),
+                               free)
+  np.testing.assert_array_equal(logits.argmax(-1), task.predict(params, batch, target.shape[1]))
+
+
+def test_scheduled_sampling_lowers_the_teacher_forcing_ratio_linearly():
+  task = Translate(None, 13, teacher_forcing=0.25, sampling_decay_steps=100)
+  ratios = [float(task._ratio({"progress": {"step": jnp.float32(s)}})) for s in (0, 50, 100, 400)]
+  np.testing.assert_allclose(ratios, [1.0, 0.625, 0.25, 0.25])
+  assert Translate(None, 13, teacher_forcing=0.5)._ratio({}) == 0.5
