@@ -50,6 +50,21 @@ def sample(config: Config, workdir: str) -> str:
   return setup.task.sample_fn(state.params, state.model_state, jax.random.PRNGKey(config.seed), workdir, options)
 
 
+def attention_maps(config: Config, workdir: str, count: int = 4) -> str:
+  """A PNG of what the best checkpoint attends to on the first `count` test examples (tasks with
+  `attention_maps(params, model_state, batch) -> (weights (B, outputs, inputs), output labels, input labels)`)."""
+  if not hasattr(registry.tasks.get(config.task), "attention_maps"):
+    raise UsageError(f"--mode=attention_maps: task {config.task!r} has no attention to draw")
+  setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
+  state = setup.parallel.to_global(state)
+  split = "test" if "test" in setup.dataset.splits else "val"
+  batch = setup.dataset.splits[split].read(np.arange(min(count, len(setup.dataset.splits[split]))))
+  weights, rows, columns = setup.task.attention_maps(state.params, state.model_state, batch)
+  path = plots.heatmaps(os.path.join(workdir, "plots", "attention_maps.png"), weights, rows, columns,
+                        f"attention of step {step} on the first {len(rows)} {split} examples (rows: outputs)")
+  return f"wrote {path}"
+
+
 def summarize(config: Config, workdir: str) -> str:
   """Per-layer output shapes, parameters and multiply-adds at the data's image size."""
   del workdir
@@ -102,6 +117,7 @@ MODES = {
     "eval": Mode(evaluate, "evaluate the latest checkpoint"),
     "sample": Mode(sample, "draw samples from the best checkpoint (tasks that generate)"),
     "summary": Mode(summarize, "per-layer table of the model", needs_workdir=False),
+    "attention_maps": Mode(attention_maps, "a PNG of the best checkpoint's attention on a few test examples"),
     "augment_preview": Mode(augment_preview, "a PNG grid of augmented training samples"),
     "ensemble": Mode(ensemble_eval, "average the predictions of several checkpoints (--ensemble)"),
 }

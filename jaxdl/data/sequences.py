@@ -17,6 +17,11 @@ from jaxdl.registry import datasets
 PAD, BOS, EOS, FIRST_SYMBOL = 0, 1, 2, 3
 
 
+def symbol_name(token: int) -> str:
+  """How a token reads on a plot: "<s>", "</s>", or the symbol's number (digits in the add task; 10 is "+")."""
+  return {PAD: "", BOS: "<s>", EOS: "</s>"}.get(token, str(token - FIRST_SYMBOL))
+
+
 @dataclasses.dataclass(frozen=True)
 class SequencePairs:
   """An in-memory split of (source, target) pairs, padded to the split's longest."""

@@ -12,11 +12,12 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxdl import decode
 from jaxdl.args import NonNegativeInt, UnitInterval
-from jaxdl.data.sequences import BOS, EOS, PAD
+from jaxdl.data.sequences import BOS, EOS, PAD, symbol_name
 from jaxdl.models.seq2seq import decoder_inputs
 from jaxdl.registry import tasks
 
@@ -88,6 +89,20 @@ class Translate:
     first, _, state = self.model.apply(variables, state, jnp.full_like(batch["source_length"], BOS),
                                        method="decode_step")
     return decode.greedy(step, state, first, length)
+
+  def attention_maps(self, params, model_state, batch) -> tuple[np.ndarray, list[list[str]], list[list[str]]]:
+    """Each greedily decoded token's attention over the source (B, T, S), with the decoded tokens (up to EOS)
+    and the source symbols as labels. The free-running pass reads back its own previous token, as greedy
+    decoding does."""
+    target = batch["target"]
+    free = jnp.zeros(target.shape, bool).at[:, 0].set(True)
+    logits, weights = self.model.apply({"params": params}, batch["source"], batch["source_length"],
+                                       decoder_inputs(target), free)
+    outputs = np.asarray(logits.argmax(-1)).tolist()
+    rows = [[symbol_name(t) for t in out[:out.index(EOS) + 1 if EOS in out else len(out)]] for out in outputs]
+    columns = [[symbol_name(t) for t in source[:n]] for source, n in zip(np.asarray(batch["source"]).tolist(),
+                                                                           np.asarray(batch["source_length"]))]
+    return np.asarray(weights), rows, columns
 
   def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
     target = batch["target"]

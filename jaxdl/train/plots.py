@@ -26,6 +26,21 @@ def image_grid(path: str, images, title: str, columns: int = 8) -> str:
   return path
 
 
+def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
+  """Saves matrices (N, rows, columns) in [0, 1] side by side, each labelled along both axes, as one PNG."""
+  fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 3.6), dpi=100, squeeze=False)
+  for ax, m, rows, columns in zip(axes[0], maps, row_labels, column_labels):
+    ax.imshow(m[:len(rows), :len(columns)], cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(len(columns)), columns, fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+  fig.suptitle(title)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  fig.savefig(path)
+  plt.close(fig)
+  return path
+
+
 def series(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float]]]:
   """{"train": [(step, value)], "test": [...], ...}: train rows hold `metric`, eval rows `<split>_<metric>`."""
   out: dict[str, list[tuple[int, float]]] = {}

@@ -10,6 +10,7 @@ from jaxdl import data
 from jaxdl.data.sequences import EOS, FIRST_SYMBOL, PAD
 from jaxdl.models.seq2seq import Seq2Seq, decoder_inputs
 from jaxdl.tasks.translate import Translate, exact_match
+from tests.conftest import run_jaxdl_batch
 
 SMALL = "train_size=50,val_size=10,test_size=10"
 
@@ -82,3 +83,15 @@ def test_scheduled_sampling_lowers_the_teacher_forcing_ratio_linearly():
   ratios = [float(task._ratio({"progress": {"step": jnp.float32(s)}})) for s in (0, 50, 100, 400)]
   np.testing.assert_allclose(ratios, [1.0, 0.625, 0.25, 0.25])
   assert Translate(None, 13, teacher_forcing=0.5)._ratio({}) == 0.5
+
+
+def test_attention_maps_mode_draws_the_best_checkpoint(tmp_path):
+  run = ["--data=synthetic:reverse", "--data_args=max_length=6,train_size=256,val_size=32,test_size=32",
+         "--model=seq2seq", "--model_args=embed=8,hidden=16", "--task=translate", "--batch_size=32", "--steps=4",
+         "--log_every=2", f"--workdir={tmp_path}"]
+  train, maps, lm = run_jaxdl_batch(run, [*run, "--mode=attention_maps"],
+                                    ["--mode=attention_maps", f"--workdir={tmp_path}/lm", "--model=mlp"])
+  assert train["code"] == 0, train["stderr"]
+  assert maps["code"] == 0 and "attention_maps.png" in maps["stdout"], maps["stderr"]
+  assert (tmp_path / "plots" / "attention_maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  assert lm["code"] == 2 and "task 'classify' has no attention to draw" in lm["stderr"]
