@@ -9,11 +9,11 @@ import numpy as np
 import optax
 import pytest
 
+from jaxdl import modes
 from jaxdl.config import Config
 from jaxdl.models.rnn_lm import RNNLanguageModel
 from jaxdl.tasks.language_model import LanguageModel
 from jaxdl.train import loop, setup
-from tests.conftest import run_jaxdl_batch
 
 V = 12
 KEY = jax.random.PRNGKey(0)  # dropout's key; these models have no dropout
@@ -24,25 +24,27 @@ def _task(stateful, cell="lstm"):
   return LanguageModel(RNNLanguageModel(num_classes=V, cell=cell, embed=8, hidden=16), V, stateful=stateful)
 
 
-def _grad(task, params, carry, tokens):
-  return jax.grad(lambda p: task.loss_fn(p, {"carry": carry} if task.stateful else {}, {"tokens": tokens}, KEY)[0])(
-      params)
+def _loss_and_grad(task, params, carry, tokens):
+  """(loss, carry after the window, gradient w.r.t. params), one compilation per task and window length."""
+  def loss(p, c, t):
+    value, (_, state) = task.loss_fn(p, {"carry": c} if task.stateful else {}, {"tokens": t}, KEY)
+    return value, state.get("carry")
+  (value, carry), grads = jax.jit(jax.value_and_grad(loss, has_aux=True))(params, carry, tokens)
+  return value, carry, grads
 
 
 def test_one_window_over_the_whole_sequence_is_full_bptt_and_shorter_windows_truncate():
   stateful, plain = _task(True), _task(False)
   variables = stateful.init(jax.random.PRNGKey(0), {"tokens": TOKENS})
   params, zeros = variables["params"], variables["carry"]
-  full = _grad(plain, params, None, TOKENS)  # backpropagation through all 24 steps
-  jax.tree.map(lambda a, b: np.testing.assert_array_equal(a, b), _grad(stateful, params, zeros, TOKENS), full)
+  full_loss, _, full = _loss_and_grad(plain, params, None, TOKENS)  # backpropagation through all 24 steps
+  jax.tree.map(np.testing.assert_array_equal, _loss_and_grad(stateful, params, zeros, TOKENS)[2], full)
   # Two windows of 12: the second starts from the first's carry, so the forward pass is the full one ...
-  first_loss, (_, state) = stateful.loss_fn(params, {"carry": zeros}, {"tokens": TOKENS[:, :13]}, KEY)
-  second_loss, _ = stateful.loss_fn(params, state, {"tokens": TOKENS[:, 12:]}, KEY)
-  full_loss, _ = plain.loss_fn(params, {}, {"tokens": TOKENS}, KEY)
+  first_loss, carry, first = _loss_and_grad(stateful, params, zeros, TOKENS[:, :13])
+  second_loss, _, second = _loss_and_grad(stateful, params, carry, TOKENS[:, 12:])
   np.testing.assert_allclose((first_loss + second_loss) / 2, full_loss, rtol=1e-6)
-  # ... but no gradient crosses the window border: the sum of the windows' gradients is not the full one.
-  truncated = jax.tree.map(lambda a, b: (a + b) / 2, _grad(stateful, params, zeros, TOKENS[:, :13]),
-                           _grad(stateful, params, state["carry"], TOKENS[:, 12:]))
+  # ... but no gradient crosses the window border: the mean of the windows' gradients is not the full one.
+  truncated = jax.tree.map(lambda a, b: (a + b) / 2, first, second)
   assert not all(jax.tree.leaves(jax.tree.map(lambda a, b: np.allclose(a, b, atol=1e-7), truncated, full)))
 
 
@@ -53,7 +55,7 @@ def test_exploding_gradients_are_clipped_by_default_for_recurrent_models():
   params = task.init(jax.random.PRNGKey(0), {"tokens": TOKENS})["params"]
   params = jax.tree_util.tree_map_with_path(
       lambda path, p: 4.0 * p if "h" == getattr(path[-2], "key", None) else p, params)  # W_hh: 4 x orthogonal
-  grads = _grad(task, params, None, TOKENS)
+  grads = _loss_and_grad(task, params, None, TOKENS)[2]
   assert optax.global_norm(grads) > 100
   config = Config(model="rnn_lm", task="language_model", optim="sgd", lr=0.1, steps=10)
   for clip, bound in ((config.clip_norm, 0.1 + 1e-6), (0.0, None)):
@@ -63,15 +65,11 @@ def test_exploding_gradients_are_clipped_by_default_for_recurrent_models():
     assert norm <= bound if bound else norm > 10
 
 
-LM_FLAGS = ["--model=rnn_lm", "--model_args=embed=8,hidden=32", "--task=language_model", "--batch_size=8",
-            "--log_every=4", "--checkpoint_every=4", "--lr=0.01"]
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
   path = tmp_path_factory.mktemp("text") / "corpus.txt"
   rng = np.random.default_rng(0)
-  path.write_text(" ".join(rng.choice(["to", "be", "or", "not", "that", "is", "the", "question"], size=2500)))
+  path.write_text(" ".join(rng.choice(["to", "be", "or", "not", "that", "is", "the", "question"], size=1500)))
   return str(path)
 
 
@@ -80,26 +78,20 @@ def _config(corpus, steps, **kw):
                 task="language_model", batch_size=8, steps=steps, log_every=4, checkpoint_every=4, lr=0.01, **kw)
 
 
-def test_carried_state_resumes_exactly(corpus, tmp_path):
-  """A stateful run continued from its step-4 checkpoint ends bit-identical to one run straight to step 8."""
-  straight = loop.train_and_evaluate(_config(corpus, 8, task_args="stateful=true"), str(tmp_path / "a"))
+def test_carried_state_resumes_exactly_and_samples_continue_the_prompt(corpus, tmp_path):
+  """A stateful run continued from its step-4 checkpoint ends bit-identical to one run straight to step 8;
+  `--mode=sample` then continues a prompt (with a character the training text never had) from its best
+  checkpoint, decoding with the run's vocab.json."""
+  config = _config(corpus, 8, task_args="stateful=true")
+  straight = loop.train_and_evaluate(config, str(tmp_path / "a"))
   loop.train_and_evaluate(_config(corpus, 4, task_args="stateful=true"), str(tmp_path / "b"))
-  resumed = loop.train_and_evaluate(_config(corpus, 8, task_args="stateful=true"), str(tmp_path / "b"))
+  resumed = loop.train_and_evaluate(config, str(tmp_path / "b"))
   assert resumed["steps_run"] == 4
   assert resumed["params_fingerprint"] == straight["params_fingerprint"]
   assert resumed["final"] == straight["final"]
-
-
-def test_sample_continues_the_prompt_from_the_best_checkpoint(corpus, tmp_path):
-  run = [f"--data=text:{corpus}", "--data_args=window=32", *LM_FLAGS, "--steps=8", f"--workdir={tmp_path}"]
-  train, sample, again, other = run_jaxdl_batch(
-      run, [*run, "--mode=sample", "--prompt=to bé", "--sample_length=40", "--top_k=3", "--temperature=0.8"],
-      [*run, "--mode=sample", "--prompt=to bé", "--sample_length=40", "--top_k=3", "--temperature=0.8"],
-      [*run, "--mode=sample", "--prompt=to bé", "--sample_length=40", "--top_p=0.5", "--seed=1"])
-  assert train["code"] == 0, train["stderr"]
-  assert (tmp_path / "vocab.json").exists()
-  assert sample["code"] == 0, sample["stderr"]
-  text = sample["stdout"].rstrip("\n")
-  assert text.startswith("to bé") and len(text) == len("to bé") + 40  # é: never in training, still a prompt
-  assert again["stdout"] == sample["stdout"]  # the same seed draws the same text
-  assert other["code"] == 0 and other["stdout"] != sample["stdout"]
+  assert (tmp_path / "b" / "vocab.json").exists()
+  options = dict(prompt="to bé", sample_length=40, top_k=3, temperature=0.8)
+  text = modes.sample(dataclasses.replace(config, **options), str(tmp_path / "b"))
+  assert text.startswith("to bé") and len(text) == len("to bé") + 40 and "é" not in text[5:]
+  other = modes.sample(dataclasses.replace(config, **{**options, "top_k": 0, "top_p": 0.5, "seed": 1}), str(tmp_path / "b"))
+  assert other.startswith("to bé") and other != text

@@ -6,11 +6,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdl import data
+from jaxdl import data, modes
+from jaxdl.config import Config
 from jaxdl.data.sequences import EOS, FIRST_SYMBOL, PAD
+from jaxdl.errors import UsageError
 from jaxdl.models.seq2seq import Seq2Seq, decoder_inputs
 from jaxdl.tasks.translate import Translate, exact_match
-from tests.conftest import run_jaxdl_batch
+from jaxdl.train import loop
 
 SMALL = "train_size=50,val_size=10,test_size=10"
 
@@ -86,12 +88,11 @@ def test_scheduled_sampling_lowers_the_teacher_forcing_ratio_linearly():
 
 
 def test_attention_maps_mode_draws_the_best_checkpoint(tmp_path):
-  run = ["--data=synthetic:reverse", "--data_args=max_length=6,train_size=256,val_size=32,test_size=32",
-         "--model=seq2seq", "--model_args=embed=8,hidden=16", "--task=translate", "--batch_size=32", "--steps=4",
-         "--log_every=2", f"--workdir={tmp_path}"]
-  train, maps, lm = run_jaxdl_batch(run, [*run, "--mode=attention_maps"],
-                                    ["--mode=attention_maps", f"--workdir={tmp_path}/lm", "--model=mlp"])
-  assert train["code"] == 0, train["stderr"]
-  assert maps["code"] == 0 and "attention_maps.png" in maps["stdout"], maps["stderr"]
+  config = Config(data="synthetic:reverse", data_args="max_length=6,train_size=256,val_size=32,test_size=32",
+                  model="seq2seq", model_args="embed=8,hidden=16", task="translate", batch_size=32, steps=4,
+                  log_every=2)
+  loop.train_and_evaluate(config, str(tmp_path))
+  assert "attention_maps.png" in modes.attention_maps(config, str(tmp_path))
   assert (tmp_path / "plots" / "attention_maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-  assert lm["code"] == 2 and "task 'classify' has no attention to draw" in lm["stderr"]
+  with pytest.raises(UsageError, match="task 'classify' has no attention to draw"):
+    modes.attention_maps(Config(), str(tmp_path))
