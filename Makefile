@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/digits_lenet5
 
-.PHONY: run test test-all bench bench-cnn clean
+.PHONY: run test test-all bench bench-cnn bench-lstm clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ bench: $(VENV)/.installed
 
 bench-cnn: $(VENV)/.installed
 	$(PY) bench/cnn_throughput.py
+
+# make bench-lstm TEXT=path/to/tinyshakespeare.txt
+bench-lstm: $(VENV)/.installed
+	@test -n "$(TEXT)" || { echo "make bench-lstm needs TEXT=path/to/a/text/file (e.g. tinyshakespeare.txt)"; exit 2; }
+	$(PY) bench/lstm_throughput.py --text=$(TEXT)
 
 clean:
 	rm -rf $(VENV) runs

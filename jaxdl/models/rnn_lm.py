@@ -23,6 +23,7 @@ class RNNLanguageModel(nn.Module):
   hidden: PositiveInt = 256
   num_layers: PositiveInt = 2
   dropout: Probability = 0.0  # on the embeddings, between layers and before the head
+  unroll: PositiveInt = 1  # time steps per scan iteration (bench/lstm_throughput.py compares full unrolling)
   dtype: Any = jnp.float32
 
   # Recurrent gradients explode now and then (the notes' RNN chapter): the run clips them to this global norm
@@ -31,7 +32,8 @@ class RNNLanguageModel(nn.Module):
 
   @nn.nowrap
   def _rnn(self, **kwargs):
-    return StackedRNN(self.cell, self.hidden, self.num_layers, dropout=self.dropout, dtype=self.dtype, **kwargs)
+    return StackedRNN(self.cell, self.hidden, self.num_layers, dropout=self.dropout, dtype=self.dtype,
+                      unroll=self.unroll, **kwargs)
 
   @nn.nowrap
   def initial_carry(self, batch_size: int):

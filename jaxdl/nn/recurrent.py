@@ -76,6 +76,7 @@ class StackedRNN(nn.Module):
   bidirectional: bool = False
   dropout: float = 0.0
   dtype: Any = None
+  unroll: int = 1  # time steps per scan iteration; the sequence length unrolls fully, as a Python loop would
 
   @nn.nowrap
   def initial_carry(self, batch_shape: tuple[int, ...]) -> list:
@@ -91,7 +92,7 @@ class StackedRNN(nn.Module):
     for layer in range(self.num_layers):
       if layer and self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-      make = lambda name: nn.RNN(cls(self.hidden, dtype=self.dtype, name=name))  # noqa: E731  (params under `name`)
+      make = lambda name: nn.RNN(cls(self.hidden, dtype=self.dtype, name=name), unroll=self.unroll)  # noqa: E731
       rnn = nn.Bidirectional(make(f"forward_{layer}"), make(f"backward_{layer}")) if self.bidirectional \
           else make(f"layer_{layer}")
       carry, x = rnn(x, seq_lengths=seq_lengths, return_carry=True,
