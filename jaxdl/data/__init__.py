@@ -2,7 +2,7 @@
 pipelines."""
 
 from jaxdl import args
-from jaxdl.data import digits, idx, sequences, synthetic, text, tfds_source  # noqa: F401  (register the sources)
+from jaxdl.data import captions, digits, idx, sequences, synthetic, text, tfds_source  # noqa: F401  (registers)
 from jaxdl.data.source import Dataset
 from jaxdl.registry import datasets
 
