@@ -68,6 +68,12 @@ SEQUENCE = {
     "seq2seq": (f"embed={E},hidden={H},attention=additive",
                 (TOKENS, jax.ShapeDtypeStruct((2,), jnp.int32), jax.ShapeDtypeStruct((2, 5), jnp.int32)),
                 2 * VOCAB * E + LSTM(E) + LSTM(E + H) + (H * H + H * H + H + H) + 2 * H * H + H + H * VOCAB + VOCAB),
+    # three 3x3 convs (8, 16, 32 channels, biased); initial c and h from the mean feature; the same decoder with
+    # a 32-channel memory: embedding, LSTM fed [embedding, context], attention, combination, head
+    "captioner": ("width=8,embed=16,hidden=32,attention=additive",
+                  (jax.ShapeDtypeStruct((2, 16, 16, 3), jnp.float32), jax.ShapeDtypeStruct((2, 6), jnp.int32)),
+                  (27 * 8 + 8) + (72 * 16 + 16) + (144 * 32 + 32) + 2 * (32 * H + H) + VOCAB * E + LSTM(E + 32)
+                  + (32 * H + H * H + H + H) + (H + 32) * H + H + H * VOCAB + VOCAB),
 }
 
 

@@ -2,11 +2,12 @@
 (Bahdanau et al. 2015) or multiplicative (Luong et al. 2015, "general"). Without attention the decoder sees
 the source only through the encoder's final state: the notes' fixed-vector bottleneck.
 
-The decoder is one step (`decode_step`) scanned over time in training and driven by `jaxdl.decode`
-(greedy, beam search) at test time; its state is a dict whose leaves all lead with the batch.
+The decoder (`AttentionDecoder`, shared with the image captioner) is one step scanned over time in training
+and driven by `jaxdl.decode` (greedy, beam search) at test time; its state is a dict whose leaves all lead
+with the batch.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
@@ -39,39 +40,28 @@ class Attention(nn.Module):
     return jnp.einsum("bs,bsh->bh", weights, memory), weights
 
 
-class Seq2Seq(nn.Module):
-  """`__call__(source, source_length, decoder_inputs, teacher)` -> (logits (B, T, V), attention (B, T, S)).
+class AttentionDecoder(nn.Module):
+  """An LSTM decoder over a memory of encodings: `step(state, token)` -> (next-token logits (B, V), attention
+  weights (B, S), next state), and `__call__(state, decoder_inputs, teacher)` scans it over time. Step t reads
+  `decoder_inputs[:, t]` where `teacher[:, t]` is true (teacher forcing) and its own previous most likely token
+  elsewhere (scheduled sampling). The state: {"carry", "context", "memory" (B, S, D), "mask" (B, S)}."""
 
-  Step t reads `decoder_inputs[:, t]` where `teacher[:, t]` is true (teacher forcing) and its own previous
-  most likely token elsewhere (scheduled sampling); `decoder_inputs[:, 0]` is BOS.
-  """
-
-  num_classes: PositiveInt = 13  # the vocabulary, from the data
-  embed: PositiveInt = 32
-  hidden: PositiveInt = 128
+  num_classes: int
+  embed: int
+  hidden: int
   attention: str = "additive"
-  dtype: Any = jnp.float32
 
   def setup(self):
     if self.attention not in ATTENTION:
       raise UsageError(f"--model_args attention={self.attention!r}; choose one of: {', '.join(ATTENTION)}")
-    self.source_embed = nn.Embed(self.num_classes, self.embed)
     self.target_embed = nn.Embed(self.num_classes, self.embed)
-    self.encoder = StackedRNN("lstm", self.hidden)
     self.cell = LSTMCell(self.hidden)
     if self.attention != "none":
       self.attend = Attention(self.attention, self.hidden)
       self.combine = nn.Dense(self.hidden)
     self.head = nn.Dense(self.num_classes)
 
-  def encode(self, source, source_length) -> dict:
-    """The decoder's initial state: the encoder's final carry, its outputs (memory) and the source mask."""
-    (carry,), memory = self.encoder(self.source_embed(source), seq_lengths=source_length)
-    mask = jnp.arange(source.shape[1]) < source_length[:, None]
-    return {"carry": carry, "context": jnp.zeros_like(memory[:, 0]), "memory": memory, "mask": mask}
-
-  def decode_step(self, state: dict, token):
-    """One decoder step: (next-token logits (B, V), attention weights (B, S), next state)."""
+  def step(self, state: dict, token):
     x = self.target_embed(token)
     if self.attention != "none":
       x = jnp.concatenate([x, state["context"]], -1)  # input feeding: the previous step's context
@@ -83,21 +73,50 @@ class Seq2Seq(nn.Module):
       h = jnp.tanh(self.combine(jnp.concatenate([h, context], -1)))
     return self.head(h).astype(jnp.float32), weights, {**state, "carry": carry, "context": context}
 
-  def __call__(self, source, source_length, decoder_inputs, teacher=None):
-    state = self.encode(source, source_length)
+  def __call__(self, state: dict, decoder_inputs, teacher=None):
     teacher = jnp.ones(decoder_inputs.shape, bool) if teacher is None else teacher
 
     def step(module, carry, inputs):
       state, previous = carry
       given, use_given = inputs
       token = jnp.where(use_given, given, jnp.argmax(previous, -1))
-      logits, weights, state = module.decode_step(state, token)
+      logits, weights, state = module.step(state, token)
       return (state, logits), (logits, weights)
 
     scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False}, in_axes=1, out_axes=1)
-    first = jnp.zeros((source.shape[0], self.num_classes), jnp.float32)
+    first = jnp.zeros((decoder_inputs.shape[0], self.num_classes), jnp.float32)
     _, (logits, weights) = scan(self, (state, first), (decoder_inputs, teacher))
     return logits, weights
+
+
+class Seq2Seq(nn.Module):
+  """`__call__(source, source_length, decoder_inputs, teacher=None)` -> (logits (B, T, V), attention (B, T, S));
+  `encode` and `decode_step` drive decoding (`jaxdl.decode`)."""
+
+  num_classes: PositiveInt = 13  # the vocabulary, from the data
+  embed: PositiveInt = 32
+  hidden: PositiveInt = 128
+  attention: str = "additive"
+  dtype: Any = jnp.float32
+
+  input_keys: ClassVar[tuple[str, ...]] = ("source", "source_length")  # what a task passes from the batch
+
+  def setup(self):
+    self.source_embed = nn.Embed(self.num_classes, self.embed)
+    self.encoder = StackedRNN("lstm", self.hidden)
+    self.decoder = AttentionDecoder(self.num_classes, self.embed, self.hidden, self.attention)
+
+  def encode(self, source, source_length) -> dict:
+    """The decoder's initial state: the encoder's final carry, its outputs (memory) and the source mask."""
+    (carry,), memory = self.encoder(self.source_embed(source), seq_lengths=source_length)
+    mask = jnp.arange(source.shape[1]) < source_length[:, None]
+    return {"carry": carry, "context": jnp.zeros_like(memory[:, 0]), "memory": memory, "mask": mask}
+
+  def decode_step(self, state: dict, token):
+    return self.decoder.step(state, token)
+
+  def __call__(self, source, source_length, decoder_inputs, teacher=None):
+    return self.decoder(self.encode(source, source_length), decoder_inputs, teacher)
 
 
 def decoder_inputs(target):

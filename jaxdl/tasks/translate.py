@@ -2,7 +2,8 @@
 ratio, optionally decayed: scheduled sampling); evaluation decodes greedily and reports exact-sequence
 accuracy.
 
-Batches are `jaxdl.data.sequences` pairs: {"source", "source_length", "target"}.
+Batches hold a "target" (`jaxdl.data.sequences` ids) and what the model encodes (its `input_keys`): a
+{"source", "source_length"} pair, or an "image" to caption.
 """
 
 import dataclasses
@@ -46,14 +47,17 @@ class Translate:
   monitor_mode = "max"
 
   def init(self, rng, batch) -> dict[str, Any]:
-    variables = {"params": self.model.init(rng, batch["source"], batch["source_length"],
-                                           decoder_inputs(batch["target"]))["params"]}
+    variables = {"params": self.model.init(rng, *self._inputs(batch), decoder_inputs(batch["target"]))["params"]}
     if self.sampling_decay_steps:
       variables["progress"] = {"step": jnp.zeros((), jnp.float32)}  # how far the schedule has come
     return variables
 
   def expected_initial_loss(self) -> float:
     return math.log(self.num_classes)
+
+  def _inputs(self, batch) -> list:
+    """What the model encodes, by the batch keys it names (`input_keys`: a source and its lengths, an image)."""
+    return [batch[key] for key in self.model.input_keys]
 
   def _ratio(self, model_state):
     if not self.sampling_decay_steps:
@@ -71,8 +75,7 @@ class Translate:
     target = batch["target"]
     teacher = jax.random.uniform(rng, target.shape) < self._ratio(model_state)
     teacher = teacher.at[:, 0].set(True)  # BOS
-    logits, _ = self.model.apply({"params": params}, batch["source"], batch["source_length"],
-                                 decoder_inputs(target), teacher)
+    logits, _ = self.model.apply({"params": params}, *self._inputs(batch), decoder_inputs(target), teacher)
     loss, accuracy = jax.tree.map(jnp.mean, self._losses(logits, target))
     new_state = {"progress": {"step": model_state["progress"]["step"] + 1}} if self.sampling_decay_steps else {}
     return loss, ({"loss": loss, "token_accuracy": accuracy}, new_state)
@@ -80,14 +83,14 @@ class Translate:
   def predict(self, params, batch, length: int):
     """Greedy decoding of `length` tokens for each source."""
     variables = {"params": params}
-    state = self.model.apply(variables, batch["source"], batch["source_length"], method="encode")
+    state = self.model.apply(variables, *self._inputs(batch), method="encode")
 
     def step(state, token):
       logits, _, state = self.model.apply(variables, state, token, method="decode_step")
       return logits, state
 
-    first, _, state = self.model.apply(variables, state, jnp.full_like(batch["source_length"], BOS),
-                                       method="decode_step")
+    bos = jnp.full(batch["target"].shape[:1], BOS, jnp.int32)
+    first, _, state = self.model.apply(variables, state, bos, method="decode_step")
     return decode.greedy(step, state, first, length)
 
   def attention_maps(self, params, model_state, batch) -> tuple[np.ndarray, list[list[str]], list[list[str]]]:
@@ -96,18 +99,19 @@ class Translate:
     decoding does."""
     target = batch["target"]
     free = jnp.zeros(target.shape, bool).at[:, 0].set(True)
-    logits, weights = self.model.apply({"params": params}, batch["source"], batch["source_length"],
-                                       decoder_inputs(target), free)
+    logits, weights = self.model.apply({"params": params}, *self._inputs(batch), decoder_inputs(target), free)
     outputs = np.asarray(logits.argmax(-1)).tolist()
     rows = [[symbol_name(t) for t in out[:out.index(EOS) + 1 if EOS in out else len(out)]] for out in outputs]
-    columns = [[symbol_name(t) for t in source[:n]] for source, n in zip(np.asarray(batch["source"]).tolist(),
-                                                                           np.asarray(batch["source_length"]))]
+    if "source" in batch:
+      columns = [[symbol_name(t) for t in source[:n]] for source, n in zip(np.asarray(batch["source"]).tolist(),
+                                                                             np.asarray(batch["source_length"]))]
+    else:  # an image's feature grid, position by position
+      columns = [[str(i) for i in range(weights.shape[-1])]] * len(rows)
     return np.asarray(weights), rows, columns
 
   def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
     target = batch["target"]
-    logits, _ = self.model.apply({"params": params}, batch["source"], batch["source_length"],
-                                 decoder_inputs(target))
+    logits, _ = self.model.apply({"params": params}, *self._inputs(batch), decoder_inputs(target))
     loss, accuracy = self._losses(logits, target)
     return {"loss": loss, "token_accuracy": accuracy,
             "exact_match": exact_match(self.predict(params, batch, target.shape[1]), target)}
