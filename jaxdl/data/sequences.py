@@ -59,38 +59,29 @@ def _dataset(make, seed: int, train_size: int, val_size: int, test_size: int, so
   return Dataset(splits, num_classes=FIRST_SYMBOL + num_symbols)
 
 
-def _lengths(min_length: int, max_length: int):
-  if min_length > max_length:
-    raise UsageError(f"--data_args min_length={min_length} exceeds max_length={max_length}")
-  return lambda rng: int(rng.integers(min_length, max_length + 1))
+def _symbol_task(name: str, output, doc: str):
+  """Registers `synthetic:NAME`: random symbol sequences of random length, each paired with output(source)."""
+
+  def load(path: str, seed: int, num_symbols: PositiveInt = 10, min_length: PositiveInt = 1,
+           max_length: PositiveInt = 20, train_size: PositiveInt = 20_000, val_size: PositiveInt = 1_000,
+           test_size: PositiveInt = 1_000) -> Dataset:
+    if min_length > max_length:
+      raise UsageError(f"--data_args min_length={min_length} exceeds max_length={max_length}")
+
+    def make(rng):
+      source = rng.integers(FIRST_SYMBOL, FIRST_SYMBOL + num_symbols, size=int(rng.integers(min_length,
+                                                                                            max_length + 1)))
+      return source, output(source)
+
+    return _dataset(make, seed, train_size, val_size, test_size, max_length, max_length, num_symbols)
+
+  load.__doc__ = doc
+  return datasets.register(f"synthetic:{name}", load)
 
 
-@datasets.register("synthetic:reverse")
-def load_reverse(path: str, seed: int, num_symbols: PositiveInt = 10, min_length: PositiveInt = 1,
-                 max_length: PositiveInt = 20, train_size: PositiveInt = 20_000, val_size: PositiveInt = 1_000,
-                 test_size: PositiveInt = 1_000) -> Dataset:
-  """The source sequence backwards: the notes' example of why a fixed-size encoding is a bottleneck."""
-  length = _lengths(min_length, max_length)
-
-  def make(rng):
-    source = rng.integers(FIRST_SYMBOL, FIRST_SYMBOL + num_symbols, size=length(rng))
-    return source, source[::-1]
-
-  return _dataset(make, seed, train_size, val_size, test_size, max_length, max_length, num_symbols)
-
-
-@datasets.register("synthetic:sort")
-def load_sort(path: str, seed: int, num_symbols: PositiveInt = 10, min_length: PositiveInt = 1,
-              max_length: PositiveInt = 20, train_size: PositiveInt = 20_000, val_size: PositiveInt = 1_000,
-              test_size: PositiveInt = 1_000) -> Dataset:
-  """The source's symbols in ascending order."""
-  length = _lengths(min_length, max_length)
-
-  def make(rng):
-    source = rng.integers(FIRST_SYMBOL, FIRST_SYMBOL + num_symbols, size=length(rng))
-    return source, np.sort(source)
-
-  return _dataset(make, seed, train_size, val_size, test_size, max_length, max_length, num_symbols)
+load_reverse = _symbol_task("reverse", lambda s: s[::-1], "The source sequence backwards: the notes' example of why "
+                            "a fixed-size encoding is a bottleneck.")
+load_sort = _symbol_task("sort", np.sort, "The source's symbols in ascending order.")
 
 
 @datasets.register("synthetic:add")

@@ -10,6 +10,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 from jaxdl.train.writer import read_rows  # noqa: E402
 
 
+def _save(fig, path: str, title: str) -> str:
+  """Titles, lays out and writes a figure (creating its directory), then frees it."""
+  fig.suptitle(title)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  fig.savefig(path)
+  plt.close(fig)
+  return path
+
+
 def image_grid(path: str, images, title: str, columns: int = 8) -> str:
   """Saves (N, H, W, C) images in [0, 1] as one PNG grid."""
   rows = -(-len(images) // columns)
@@ -18,12 +28,7 @@ def image_grid(path: str, images, title: str, columns: int = 8) -> str:
     ax.axis("off")
   for ax, img in zip(axes.ravel(), images):
     ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
-  fig.suptitle(title)
-  fig.tight_layout()
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  fig.savefig(path)
-  plt.close(fig)
-  return path
+  return _save(fig, path, title)
 
 
 def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
@@ -33,12 +38,7 @@ def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
     ax.imshow(m[:len(rows), :len(columns)], cmap="viridis", vmin=0, vmax=1)
     ax.set_xticks(range(len(columns)), columns, fontsize=7)
     ax.set_yticks(range(len(rows)), rows, fontsize=7)
-  fig.suptitle(title)
-  fig.tight_layout()
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  fig.savefig(path)
-  plt.close(fig)
-  return path
+  return _save(fig, path, title)
 
 
 def series(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float]]]:
