@@ -43,17 +43,19 @@ class Config:
   conv_impl: str = "auto"  # convolutions: auto (matmul on CPU, lax elsewhere), lax, matmul, im2col or mixed
   mode: str = "train"
   ensemble: str = ""  # --mode=ensemble members: DIR[:STEP],... (empty: every checkpoint kept in the workdir)
-  # --mode=sample: what the task's sampler draws (a text prompt and how to pick each next token)
+  # --mode=sample: what the task's sampler draws (a text prompt and how to pick each next token; the beam width
+  # of tasks that decode from an input)
   prompt: str = "\n"
   sample_length: int = 500
   temperature: float = 1.0
   top_k: int = 0
   top_p: float = 1.0
+  beam: int = 4
 
 
 # Flags a resumed run may change without changing what it computes.
 RESUMABLE = frozenset({"steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "mode",
-                       "ensemble", "prompt", "sample_length", "temperature", "top_k", "top_p"})
+                       "ensemble", "prompt", "sample_length", "temperature", "top_k", "top_p", "beam"})
 
 
 def to_flagfile(config: Config) -> str:

@@ -78,6 +78,8 @@ flags.DEFINE_integer("top_k", _D.top_k, "--mode=sample: draw among the k most li
 flags.DEFINE_float("top_p", _D.top_p, "--mode=sample: draw among the fewest most likely tokens whose probability "
                    "reaches p (1: all).", lower_bound=0, upper_bound=1)
 flags.register_validator("top_p", lambda p: p > 0, "--top_p must be in (0, 1]")
+flags.DEFINE_integer("beam", _D.beam, "--mode=sample: beam width of tasks that decode from an input (captions, "
+                     "seq2seq; 1: greedy).", lower_bound=1)
 
 
 def config_from_flags() -> Config:

@@ -36,18 +36,32 @@ def evaluate(config: Config, workdir: str) -> str:
                   for k, v in loop.evaluate_checkpoint(config, workdir).items())
 
 
-def sample(config: Config, workdir: str) -> str:
+def _first_examples(setup, count: int) -> tuple[str, dict]:
+  """The first `count` examples of the test split (val where the data has no test split), and the split's name."""
+  split = "test" if "test" in setup.dataset.splits else "val"
+  source = setup.dataset.splits[split]
+  return split, source.read(np.arange(min(count, len(source))))
+
+
+def sample(config: Config, workdir: str, count: int = 8) -> str:
   """Samples from the best checkpoint (by the validation monitor), through the task's `sample_fn`; the options
-  dataclass its signature names is filled from the flags of the same names (--prompt, --temperature, ...)."""
+  dataclass its signature names is filled from the flags of the same names (--prompt, --temperature, ...).
+  Conditional tasks decode from the first `count` test examples; images come back as plots/samples.png."""
   task_cls = registry.tasks.get(config.task)
   if not issubclass(task_cls, contract.Sampler):
     raise UsageError(f"--mode=sample: task {config.task!r} does not generate samples")
-  setup, state, _ = loop.restore_checkpoint(config, workdir, best=True)
+  setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
   options_cls = inspect.signature(task_cls.sample_fn).parameters["options"].default.__class__
   options = options_cls(**{f.name: getattr(config, f.name if f.name != "length" else "sample_length")
                            for f in dataclasses.fields(options_cls)})
-  return setup.task.sample_fn(state.params, state.model_state, jax.random.PRNGKey(config.seed), workdir, options)
+  samples = setup.task.sample_fn(state.params, state.model_state, jax.random.PRNGKey(config.seed), workdir, options,
+                                 _first_examples(setup, count)[1])
+  if samples.images is None:
+    return samples.text
+  path = plots.image_grid(os.path.join(workdir, "plots", "samples.png"), samples.images,
+                          f"samples of step {step}", columns=4, captions=samples.captions)
+  return f"{samples.text}\nwrote {path}"
 
 
 def attention_maps(config: Config, workdir: str, count: int = 4) -> str:
@@ -57,9 +71,8 @@ def attention_maps(config: Config, workdir: str, count: int = 4) -> str:
     raise UsageError(f"--mode=attention_maps: task {config.task!r} has no attention to draw")
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
-  split = "test" if "test" in setup.dataset.splits else "val"
-  batch = setup.dataset.splits[split].read(np.arange(min(count, len(setup.dataset.splits[split]))))
-  weights, rows, columns = setup.task.attention_maps(state.params, state.model_state, batch)
+  split, examples = _first_examples(setup, count)
+  weights, rows, columns = setup.task.attention_maps(state.params, state.model_state, examples)
   path = plots.heatmaps(os.path.join(workdir, "plots", "attention_maps.png"), weights, rows, columns,
                         f"attention of step {step} on the first {len(rows)} {split} examples (rows: outputs)")
   return f"wrote {path}"

@@ -1,5 +1,5 @@
-"""Each CNN family's digits experiment reaches its accuracy, and the shakespeare LSTM its validation loss
-(minutes each on 2 cores: `make test-all`)."""
+"""Each CNN family's digits experiment reaches its accuracy, the shakespeare LSTM its validation loss, the
+seq2seq and captioning models their exact-match and BLEU targets (minutes each on 2 cores: `make test-all`)."""
 
 import glob
 import os
@@ -7,6 +7,7 @@ import os
 import jax
 import pytest
 
+from jaxdl import modes
 from jaxdl.config import load_flagfile
 from jaxdl.train import loop
 from tests.conftest import REPO
@@ -59,3 +60,15 @@ def test_seq2seq_with_attention_reverses_sequences_up_to_20(tmp_path, default_pr
   for key in ("val_exact_match", "test_exact_match"):
     record_property(key, round(result["final"][key], 4))
   assert result["final"]["test_exact_match"] >= 0.99
+
+
+@pytest.mark.slow
+def test_captioner_bleu_on_held_out_images_and_beam_searched_captions(tmp_path, default_prng, record_property):
+  config = load_flagfile(os.path.join(REPO, "experiments", "shapes_captioning.flags"))
+  result = loop.train_and_evaluate(config, str(tmp_path))
+  for key in ("val_bleu", "test_bleu", "test_exact_match"):
+    record_property(key, round(result["final"][key], 4))
+  assert result["final"]["test_bleu"] >= 0.9
+  text = modes.sample(config, str(tmp_path))
+  assert text.endswith(os.path.join(str(tmp_path), "plots", "samples.png"))
+  assert float(text.splitlines()[-2].split("BLEU-4 ")[1].split()[0]) >= 0.9  # the 8 beam-searched captions

@@ -1,5 +1,6 @@
 """`--data=synthetic:captions`: generated images of two coloured shapes and a caption saying where one is
-relative to the other ("red circle above blue square"), for image captioning without a download.
+relative to the other ("red circle above blue square"; the colour earlier in red, green, blue, yellow comes
+first), for image captioning without a download.
 
 A batch is {"image": (B, S, S, 3) in [0, 1], "target": (B, 6)}: five word ids then EOS (ids as in
 `jaxdl.data.sequences`, words from FIRST_SYMBOL on, in the order of WORDS).
@@ -8,7 +9,7 @@ A batch is {"image": (B, S, S, 3) in [0, 1], "target": (B, 6)}: five word ids th
 import numpy as np
 
 from jaxdl.args import PositiveInt
-from jaxdl.data.sequences import EOS, FIRST_SYMBOL
+from jaxdl.data.sequences import EOS, FIRST_SYMBOL, symbols_artifact
 from jaxdl.data.source import Dataset
 from jaxdl.errors import UsageError
 from jaxdl.registry import datasets
@@ -32,7 +33,10 @@ def shape_mask(shape: str, size: int) -> np.ndarray:
 def draw(rng: np.random.Generator, image_size: int) -> tuple[np.ndarray, list[str]]:
   """One image and its caption words: colour shape relation colour shape."""
   box = image_size // 3
-  (c1, c2), (s1, s2) = rng.choice(list(COLOURS), 2, replace=False), rng.choice(SHAPES, 2)
+  # The colour earlier in COLOURS is named first, so that an image has one caption, not two ("red circle above
+  # blue square" and "blue square below red circle" would each be right half the time).
+  (c1, c2), (s1, s2) = sorted(rng.choice(len(COLOURS), 2, replace=False)), rng.choice(SHAPES, 2)
+  c1, c2 = list(COLOURS)[c1], list(COLOURS)[c2]
   relation = RELATIONS[rng.integers(4)]
   # The first shape's box and the second's, apart along the relation's axis and nearly aligned across it, so
   # that no other relation holds.
@@ -81,4 +85,4 @@ def load_captions(path: str, seed: int, image_size: PositiveInt = 32, train_size
     return CaptionSplit(np.stack(images), np.stack([caption_ids(w) for w in words]))
 
   return Dataset({"train": split(train_size), "val": split(val_size), "test": split(test_size)},
-                 num_classes=FIRST_SYMBOL + len(WORDS))
+                 num_classes=FIRST_SYMBOL + len(WORDS), artifacts=symbols_artifact(list(WORDS)))

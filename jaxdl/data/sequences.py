@@ -6,6 +6,7 @@ Token ids: 0 pads, 1 begins a target (BOS), 2 ends one (EOS); symbols start at 3
 """
 
 import dataclasses
+import json
 
 import numpy as np
 
@@ -20,6 +21,12 @@ PAD, BOS, EOS, FIRST_SYMBOL = 0, 1, 2, 3
 def symbol_name(token: int) -> str:
   """How a token reads on a plot: "<s>", "</s>", or the symbol's number (digits in the add task; 10 is "+")."""
   return {PAD: "", BOS: "<s>", EOS: "</s>"}.get(token, str(token - FIRST_SYMBOL))
+
+
+def symbols_artifact(names: list[str]) -> dict[str, str]:
+  """The `symbols.json` data artifact: every token id's name (PAD, BOS, EOS, then the symbols), which a sampler
+  reads back to print decoded sequences as words."""
+  return {"symbols.json": json.dumps(["", "<s>", "</s>", *names])}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,11 +59,11 @@ def _pairs(make, n: int, rng: np.random.Generator, source_width: int, target_wid
 
 
 def _dataset(make, seed: int, train_size: int, val_size: int, test_size: int, source_width: int,
-             target_width: int, num_symbols: int) -> Dataset:
+             target_width: int, names: list[str]) -> Dataset:
   rng = np.random.default_rng(seed)
   splits = {name: _pairs(make, n, rng, source_width, target_width)
             for name, n in (("train", train_size), ("val", val_size), ("test", test_size))}
-  return Dataset(splits, num_classes=FIRST_SYMBOL + num_symbols)
+  return Dataset(splits, num_classes=FIRST_SYMBOL + len(names), artifacts=symbols_artifact(names))
 
 
 def _symbol_task(name: str, output, doc: str):
@@ -73,7 +80,8 @@ def _symbol_task(name: str, output, doc: str):
                                                                                             max_length + 1)))
       return source, output(source)
 
-    return _dataset(make, seed, train_size, val_size, test_size, max_length, max_length, num_symbols)
+    return _dataset(make, seed, train_size, val_size, test_size, max_length, max_length,
+                    [str(i) for i in range(num_symbols)])
 
   load.__doc__ = doc
   return datasets.register(f"synthetic:{name}", load)
@@ -95,4 +103,5 @@ def load_add(path: str, seed: int, max_digits: PositiveInt = 5, train_size: Posi
     a, b = (int(rng.integers(0, 10 ** int(rng.integers(1, max_digits + 1)))) for _ in range(2))
     return np.concatenate([digits(a), [plus], digits(b)]), digits(a + b)
 
-  return _dataset(make, seed, train_size, val_size, test_size, 2 * max_digits + 1, max_digits + 1, 11)
+  return _dataset(make, seed, train_size, val_size, test_size, 2 * max_digits + 1, max_digits + 1,
+                  [*"0123456789", "+"])

@@ -1,6 +1,7 @@
 """Random-access example sources: what a grain pipeline reads one batch of indices from."""
 
 import dataclasses
+import os
 from typing import Protocol
 
 import numpy as np
@@ -95,3 +96,12 @@ def split_off(rng: np.random.Generator, n: int, count: int) -> tuple[np.ndarray,
   """A seeded permutation of range(n) cut into (the rest, `count` held-out indices)."""
   perm = rng.permutation(n)
   return np.sort(perm[count:]), np.sort(perm[:count])
+
+
+def read_artifact(workdir: str, name: str) -> str:
+  """A data artifact the run wrote into its workdir (`Dataset.artifacts`), e.g. a tokenizer's vocab.json."""
+  path = os.path.join(workdir, name)
+  if not os.path.exists(path):
+    raise UsageError(f"{path} is missing: --workdir must be a run whose data wrote it")
+  with open(path, encoding="utf-8") as f:
+    return f.read()

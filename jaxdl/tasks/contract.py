@@ -2,17 +2,19 @@
 
 A task owns its losses and metrics and sees its model only through `init`/`apply`. Batches are
 dicts whose keys the task reads (`image`, `label`, `tokens`, ...). The required members are in
-`Task`; `Sampler` and `OwnsUpdate` are optional, and `gradients` / `optimizer` fill in their defaults.
+`Task`; `Sampler`, `CorpusMetrics` and `OwnsUpdate` are optional, and `gradients` / `optimizer` fill in their defaults.
 
 A task that carries state from one step to the next (truncated BPTT) keeps it in the model_state collection
 `carry` and sets `consecutive_batches = True`, so that the loop feeds each batch row the data that follows
 the previous step's row (`jaxdl.data.pipeline.ConsecutiveBatches`).
 """
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import jax
+import numpy as np
 import optax
 
 Batch = dict[str, jax.Array]
@@ -40,13 +42,32 @@ class Task(Protocol):
     """The loss an untrained model should start near (log C for softmax): the first babysitting check."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Samples:
+  """What a sampler returns: text to print and, optionally, images (N, H, W, C) in [0, 1] that `--mode=sample`
+  draws into plots/samples.png, each with its caption under it."""
+
+  text: str
+  images: np.ndarray | None = None
+  captions: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class Sampler(Protocol):
   """Optional: a task that generates (text, images) serves `--mode=sample`."""
 
-  def sample_fn(self, params, model_state: dict, rng: jax.Array, workdir: str, options) -> str:
-    """Draws samples from a trained model (`options`: the task's own dataclass, filled from the flags of the same
-    names, e.g. --prompt, --temperature), writes or returns them; returns what to print."""
+  def sample_fn(self, params, model_state: dict, rng: jax.Array, workdir: str, options, examples: Batch) -> Samples:
+    """Draws samples from a trained model. `options`: the task's own dataclass, filled from the flags of the same
+    names (--prompt, --temperature, --beam, ...); `examples`: the first test examples, what a conditional model
+    decodes from (an unconditional one ignores them); `workdir` holds the run's data artifacts (vocab.json)."""
+
+
+@runtime_checkable
+class CorpusMetrics(Protocol):
+  """Optional: a task with a metric over the whole split that is no mean of per-example values (corpus BLEU)."""
+
+  def corpus_metrics(self, means: dict[str, float]) -> dict[str, float]:
+    """A split's metrics from the means of `eval_fn`'s per-example values (e.g. n-gram counts -> BLEU)."""
 
 
 @runtime_checkable

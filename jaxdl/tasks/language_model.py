@@ -7,9 +7,7 @@ start. Evaluation always starts each window from zeros.
 """
 
 import dataclasses
-import json
 import math
-import os
 from typing import Any
 
 import flax.linen as nn
@@ -19,9 +17,11 @@ import numpy as np
 import optax
 
 from jaxdl import decode
+from jaxdl.data.source import read_artifact
 from jaxdl.data.tokenizers import CharTokenizer
 from jaxdl.errors import UsageError
 from jaxdl.registry import tasks
+from jaxdl.tasks.contract import Samples
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,13 +79,11 @@ class LanguageModel:
   def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
     return {"loss": self._per_token_loss(params, batch)[0].mean(axis=-1)}
 
-  def sample_fn(self, params, model_state, rng, workdir: str, options: SampleOptions = SampleOptions()) -> str:
-    """Text continuing `options.prompt`, decoded with the run's vocab.json."""
-    path = os.path.join(workdir, "vocab.json")
-    if not os.path.exists(path):
-      raise UsageError(f"--mode=sample: {path} is missing; the run's data gave no vocabulary")
-    with open(path) as f:
-      tokenizer = CharTokenizer.from_json(f.read())
+  def sample_fn(self, params, model_state, rng, workdir: str, options: SampleOptions = SampleOptions(),
+                examples=None) -> Samples:
+    """Text continuing `options.prompt`, decoded with the run's vocab.json (unconditional: `examples` unused)."""
+    del model_state, examples
+    tokenizer = CharTokenizer.from_json(read_artifact(workdir, "vocab.json"))
     if not options.prompt:
       raise UsageError("--prompt must not be empty: sampling continues it")
     prompt = jnp.asarray(tokenizer.encode(options.prompt))[None]
@@ -97,4 +95,4 @@ class LanguageModel:
 
     tokens = decode.sample(step, carry, logits[:, -1], rng, options.length, options.temperature, options.top_k,
                            options.top_p)
-    return options.prompt + tokenizer.decode(np.asarray(tokens[0]))
+    return Samples(options.prompt + tokenizer.decode(np.asarray(tokens[0])))

@@ -1,12 +1,13 @@
 """Sequence to sequence (`--task=translate`): cross-entropy over the target's tokens with teacher forcing (a
 ratio, optionally decayed: scheduled sampling); evaluation decodes greedily and reports exact-sequence
-accuracy.
+accuracy and corpus BLEU-4; `--mode=sample` beam-searches the first test examples.
 
 Batches hold a "target" (`jaxdl.data.sequences` ids) and what the model encodes (its `input_keys`): a
 {"source", "source_length"} pair, or an "image" to caption.
 """
 
 import dataclasses
+import json
 import math
 from typing import Any
 
@@ -16,11 +17,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdl import decode
+from jaxdl import decode, metrics
 from jaxdl.args import NonNegativeInt, UnitInterval
 from jaxdl.data.sequences import BOS, EOS, PAD, symbol_name
+from jaxdl.data.source import read_artifact
 from jaxdl.models.seq2seq import decoder_inputs
 from jaxdl.registry import tasks
+from jaxdl.tasks.contract import Samples
 
 
 def exact_match(predicted, target):
@@ -28,6 +31,18 @@ def exact_match(predicted, target):
   positions = jnp.arange(target.shape[1])
   end = jnp.argmax(target == EOS, axis=1)
   return jnp.all((predicted == target) | (positions > end[:, None]), axis=1).astype(jnp.float32)
+
+
+def _until_eos(ids) -> list[int]:
+  ids = list(ids)
+  return ids[:ids.index(EOS)] if EOS in ids else ids
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeOptions:
+  """`--mode=sample`: the beam width (1: greedy)."""
+
+  beam: int = 4
 
 
 @tasks.register("translate")
@@ -80,8 +95,8 @@ class Translate:
     new_state = {"progress": {"step": model_state["progress"]["step"] + 1}} if self.sampling_decay_steps else {}
     return loss, ({"loss": loss, "token_accuracy": accuracy}, new_state)
 
-  def predict(self, params, batch, length: int):
-    """Greedy decoding of `length` tokens for each source."""
+  def _decoder(self, params, batch):
+    """(step_fn, state, logits of the first token) for `jaxdl.decode`, conditioned on the batch's inputs."""
     variables = {"params": params}
     state = self.model.apply(variables, *self._inputs(batch), method="encode")
 
@@ -91,7 +106,30 @@ class Translate:
 
     bos = jnp.full(batch["target"].shape[:1], BOS, jnp.int32)
     first, _, state = self.model.apply(variables, state, bos, method="decode_step")
-    return decode.greedy(step, state, first, length)
+    return step, state, first
+
+  def predict(self, params, batch, length: int):
+    """Greedy decoding of `length` tokens for each input."""
+    return decode.greedy(*self._decoder(params, batch), length)
+
+  def sample_fn(self, params, model_state, rng, workdir: str, options: DecodeOptions = DecodeOptions(),
+                examples=None) -> Samples:
+    """The best of `options.beam` beams for each example, in the words of the run's symbols.json, beside the
+    target and with the examples' corpus BLEU-4; images come back with their decoded captions."""
+    del model_state, rng
+    names = json.loads(read_artifact(workdir, "symbols.json"))
+    words = lambda ids: [names[t] for t in _until_eos(ids)]  # noqa: E731
+    step, state, first = self._decoder(params, examples)
+    tokens, _ = decode.beam_search(step, state, first, options.beam, examples["target"].shape[1], eos=EOS, pad=PAD)
+    outputs = [words(t) for t in np.asarray(tokens[:, 0]).tolist()]
+    targets = [words(t) for t in np.asarray(examples["target"]).tolist()]
+    inputs = [" ".join(names[t] for t in s[:n]) + " -> " for s, n in
+              zip(np.asarray(examples["source"]).tolist(), examples["source_length"])] if "source" in examples else \
+        [""] * len(outputs)
+    lines = [f"{i}{' '.join(o)}   (target: {' '.join(t)})" for i, o, t in zip(inputs, outputs, targets)]
+    lines.append(f"beam {options.beam}: BLEU-4 {metrics.bleu(targets, outputs):.3f} on these {len(outputs)}")
+    captions = tuple(" ".join(o) for o in outputs)
+    return Samples("\n".join(lines), np.asarray(examples["image"]) if "image" in examples else None, captions)
 
   def attention_maps(self, params, model_state, batch) -> tuple[np.ndarray, list[list[str]], list[list[str]]]:
     """Each greedily decoded token's attention over the source (B, T, S), with the decoded tokens (up to EOS)
@@ -113,5 +151,10 @@ class Translate:
     target = batch["target"]
     logits, _ = self.model.apply({"params": params}, *self._inputs(batch), decoder_inputs(target))
     loss, accuracy = self._losses(logits, target)
-    return {"loss": loss, "token_accuracy": accuracy,
-            "exact_match": exact_match(self.predict(params, batch, target.shape[1]), target)}
+    predicted = self.predict(params, batch, target.shape[1])
+    return {"loss": loss, "token_accuracy": accuracy, "exact_match": exact_match(predicted, target),
+            **metrics.bleu_counts(predicted, target, EOS)}
+
+  def corpus_metrics(self, means: dict[str, float]) -> dict[str, float]:
+    """BLEU-4 of the greedy outputs, from the split's averaged n-gram counts."""
+    return metrics.replace_counts_by_bleu(means)

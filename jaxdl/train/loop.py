@@ -21,6 +21,7 @@ from absl import logging
 from jaxdl.config import Config, differences, from_flagfile, to_flagfile
 from jaxdl.data import pipeline
 from jaxdl.errors import UsageError
+from jaxdl.tasks import contract
 from jaxdl.train import plots, summary as summary_lib
 from jaxdl.train import state as state_lib
 from jaxdl.train.checkpoint import Checkpoints
@@ -90,7 +91,10 @@ def evaluate(setup: Setup, eval_step, state, batch_size: int) -> dict[str, float
       sums = eval_step(state.params, state.model_state, setup.parallel.put_batch(batch))
       totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
     totals = jax.device_get(setup.parallel.to_global(totals))
-    out.update({f"{split}_{k}": float(v / totals["count"]) for k, v in totals.items() if k != "count"})
+    means = {k: float(v / totals["count"]) for k, v in totals.items() if k != "count"}
+    if isinstance(setup.task, contract.CorpusMetrics):
+      means = setup.task.corpus_metrics(means)
+    out.update({f"{split}_{k}": v for k, v in means.items()})
   return out
 
 

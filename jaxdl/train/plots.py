@@ -20,14 +20,17 @@ def _save(fig, path: str, title: str) -> str:
   return path
 
 
-def image_grid(path: str, images, title: str, columns: int = 8) -> str:
-  """Saves (N, H, W, C) images in [0, 1] as one PNG grid."""
+def image_grid(path: str, images, title: str, columns: int = 8, captions=()) -> str:
+  """Saves (N, H, W, C) images in [0, 1] as one PNG grid, each with its caption (if given) under it."""
   rows = -(-len(images) // columns)
-  fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.2, rows * 1.2 + 0.4), dpi=100, squeeze=False)
+  size = 2.4 if captions else 1.2  # room for a caption's words
+  fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size + 0.4), dpi=100, squeeze=False)
   for ax in axes.ravel():
     ax.axis("off")
-  for ax, img in zip(axes.ravel(), images):
+  for i, (ax, img) in enumerate(zip(axes.ravel(), images)):
     ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
+    if captions:
+      ax.text(0.5, -0.04, captions[i], transform=ax.transAxes, ha="center", va="top", fontsize=8, wrap=True)
   return _save(fig, path, title)
 
 

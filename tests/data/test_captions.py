@@ -1,4 +1,5 @@
-"""`synthetic:captions`: every caption is true of its image, and only one relation is."""
+"""`synthetic:captions`: every caption is true of its image, only one relation is, and the colours come in one
+order (so that each image has one caption)."""
 
 import numpy as np
 
@@ -16,6 +17,7 @@ def test_each_caption_names_the_colours_and_the_one_relation_the_image_shows():
     assert target[-1] == EOS
     c1, s1, relation, c2, s2 = (WORDS[t - FIRST_SYMBOL] for t in target[:-1])
     assert c1 in COLOURS and c2 in COLOURS and s1 in SHAPES and s2 in SHAPES and relation in RELATIONS
+    assert list(COLOURS).index(c1) < list(COLOURS).index(c2)
     centres = []
     for colour in (c1, c2):
       ys, xs = np.nonzero(np.all(np.isclose(image, COLOURS[colour]), axis=-1))

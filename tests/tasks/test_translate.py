@@ -87,12 +87,21 @@ def test_scheduled_sampling_lowers_the_teacher_forcing_ratio_linearly():
   assert Translate(None, 13, teacher_forcing=0.5)._ratio({}) == 0.5
 
 
-def test_attention_maps_mode_draws_the_best_checkpoint(tmp_path):
+def test_attention_maps_and_sample_modes_read_the_best_checkpoint(tmp_path):
+  """One short run: eval reports corpus BLEU beside exact match; `--mode=attention_maps` draws a PNG and
+  `--mode=sample` prints the beam-searched outputs of the first test sources in the run's symbol names."""
   config = Config(data="synthetic:reverse", data_args="max_length=6,train_size=256,val_size=32,test_size=32",
                   model="seq2seq", model_args="embed=8,hidden=16", task="translate", batch_size=32, steps=4,
-                  log_every=2)
-  loop.train_and_evaluate(config, str(tmp_path))
+                  log_every=2, beam=2)
+  final = loop.train_and_evaluate(config, str(tmp_path))["final"]
+  assert 0 <= final["test_bleu"] <= 1 and not any(k.startswith("test_bleu_") for k in final)
   assert "attention_maps.png" in modes.attention_maps(config, str(tmp_path))
   assert (tmp_path / "plots" / "attention_maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  lines = modes.sample(config, str(tmp_path)).splitlines()
+  test = data.load(config.data, config.data_args, config.seed).splits["test"].read(np.arange(8))
+  assert len(lines) == 9 and lines[-1].startswith("beam 2: BLEU-4 ")
+  for line, source, n, target in zip(lines, test["source"], test["source_length"], test["target"]):
+    assert line.startswith(" ".join(str(t - FIRST_SYMBOL) for t in source[:n]) + " -> ")
+    assert line.endswith(f"(target: {' '.join(str(t - FIRST_SYMBOL) for t in _symbols(target))})")
   with pytest.raises(UsageError, match="task 'classify' has no attention to draw"):
     modes.attention_maps(Config(), str(tmp_path))
