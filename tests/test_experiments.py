@@ -44,7 +44,7 @@ def run_as_a_user(name: str, workdir, *flags: str) -> dict:
   the flag file's header was measured; returns its summary.json. (In this process, 8 fake devices share the
   2 cores; the recurrent models' long steps then starve XLA's cross-device all-reduce until it aborts.)"""
   env = {k: v for k, v in os.environ.items() if k != "JAX_THREEFRY_PARTITIONABLE"}
-  env["XLA_FLAGS"] = env.get("XLA_FLAGS", "").replace("--xla_force_host_platform_device_count=8", "")
+  env["XLA_FLAGS"] = env.get("XLA_FLAGS", "").replace("--xla_force_host_platform_device_count=8", "").strip()
   proc = subprocess.run([sys.executable, "-m", "jaxdl", f"--flagfile=experiments/{name}.flags",
                          f"--workdir={workdir}", *flags], cwd=REPO, capture_output=True, text=True, env=env,
                         timeout=1800)
