@@ -72,10 +72,19 @@ def adam(learning_rate, b1: Probability = 0.9, b2: Probability = 0.999, eps: Pos
   return optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
 
 
+def weights_only(params):
+  """True for the weight matrices and embeddings (flax's `kernel` and `embedding`), False for biases, norm scales
+  and the rest: what GPT-2 and nanoGPT decay."""
+  return jax.tree_util.tree_map_with_path(lambda path, _: getattr(path[-1], "key", None) in ("kernel", "embedding"),
+                                          params)
+
+
 @optimizers.register("adamw")
 def adamw(learning_rate, b1: Probability = 0.9, b2: Probability = 0.999, eps: PositiveFloat = 1e-8,
-          weight_decay: NonNegativeFloat = 0.0):
-  return optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay)
+          weight_decay: NonNegativeFloat = 0.0, decay_weights_only: bool = False):
+  """`decay_weights_only=true` spares biases and norm scales the decay (`weights_only`)."""
+  return optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay,
+                     mask=weights_only if decay_weights_only else None)
 
 
 def create(name: str, learning_rate, *, weight_decay: float = 0.0, clip_norm: float = 0.0,

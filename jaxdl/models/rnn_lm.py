@@ -29,6 +29,7 @@ class RNNLanguageModel(nn.Module):
   # Recurrent gradients explode now and then (the notes' RNN chapter): the run clips them to this global norm
   # unless --clip_norm says otherwise.
   default_clip_norm: ClassVar[float] = 1.0
+  recurrent: ClassVar[bool] = True  # the carry is a state that truncated BPTT carries across training windows
 
   @nn.nowrap
   def _rnn(self, **kwargs):
@@ -36,8 +37,9 @@ class RNNLanguageModel(nn.Module):
                       unroll=self.unroll, **kwargs)
 
   @nn.nowrap
-  def initial_carry(self, batch_size: int):
-    """Zeros: the carry before the first token."""
+  def initial_carry(self, batch_size: int, max_length: int | None = None):
+    """Zeros: the carry before the first token (of any number: `max_length` bounds only a Transformer's cache)."""
+    del max_length
     return self._rnn(parent=None).initial_carry((batch_size,))
 
   @nn.compact

@@ -4,6 +4,10 @@ With `stateful=true` the hidden state is carried from one training window to the
 loop then feeds batch row b of step s + 1 the text that follows row b of step s, the carry lives in the
 train state's `carry` collection (so a resumed run continues it exactly), and gradients stop at the window's
 start. Evaluation always starts each window from zeros.
+
+A model plugs in with `__call__(tokens, carry=None, train=False) -> (logits, carry)` and
+`initial_carry(batch, max_length)`: a recurrent state (rnn_lm) or a KV cache (gpt). Sampling runs the prompt
+through an initial carry, then one token at a time (`jaxdl.decode`).
 """
 
 import dataclasses
@@ -54,6 +58,9 @@ class LanguageModel:
     return self.stateful
 
   def init(self, rng, batch) -> dict[str, Any]:
+    if self.stateful and not getattr(self.model, "recurrent", False):
+      raise UsageError(f"--task_args=stateful=true carries a recurrent state across windows; "
+                       f"{type(self.model).__name__} has none")
     inputs = batch["tokens"][:, :-1]
     params_rng, dropout_rng = jax.random.split(rng)
     variables = {"params": self.model.init({"params": params_rng, "dropout": dropout_rng}, inputs)["params"]}
@@ -87,7 +94,11 @@ class LanguageModel:
     if not options.prompt:
       raise UsageError("--prompt must not be empty: sampling continues it")
     prompt = jnp.asarray(tokenizer.encode(options.prompt))[None]
-    logits, carry = self.model.apply({"params": params}, prompt)
+    total = prompt.shape[1] + options.length
+    if total > getattr(self.model, "context", total):
+      raise UsageError(f"--prompt ({prompt.shape[1]} tokens) and --sample_length={options.length} exceed the "
+                       f"model's context of {self.model.context} tokens")
+    logits, carry = self.model.apply({"params": params}, prompt, self.model.initial_carry(1, total))
 
     def step(carry, token):
       logits, carry = self.model.apply({"params": params}, token[:, None], carry)

@@ -1,0 +1,126 @@
+"""Transformer blocks (self-attention, optional cross-attention, MLP; pre- or post-LayerNorm) and a stack of
+them compiled as one layer body under `nn.scan`, optionally rematerialized.
+
+A stack's KV cache for decoding holds every layer's keys and values with the batch first, so that
+`jaxdl.decode` can tile and reorder it like any other state: {"key", "value": (B, layers, max_length, K, H),
+"index": (B,)}.
+"""
+
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from jaxdl.nn.attention import MultiHeadAttention
+
+
+class MLP(nn.Module):
+  """Linear -> GELU -> linear, `ratio` times wider inside."""
+
+  ratio: float = 4.0
+  dropout: float = 0.0
+  train: bool = False
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    h = nn.gelu(nn.Dense(int(self.ratio * x.shape[-1]), dtype=self.dtype, name="fc")(x))
+    h = nn.Dense(x.shape[-1], dtype=self.dtype, name="proj")(h)
+    return nn.Dropout(self.dropout, deterministic=not self.train)(h)
+
+
+class Block(nn.Module):
+  """x + SelfAttention(LN(x)), (+ CrossAttention(LN(x), memory)), + MLP(LN(x)) with `pre_norm` (GPT-2, ViT);
+  LN(x + sublayer(x)) after each sublayer otherwise (the original Transformer, BERT).
+
+  `__call__(x, cache, context)` -> (x, cache): `cache` is this layer's {"key", "value", "index"} or None;
+  `context` = (mask, bias, memory, memory_mask, positions), the same for every layer. `is_causal`: the
+  self-attention is causal from position 0 (no cache; lets a fused kernel skip the masked half).
+  """
+
+  num_heads: int
+  num_kv_heads: int | None = None
+  mlp_ratio: float = 4.0
+  dropout: float = 0.0
+  pre_norm: bool = True
+  cross: bool = False
+  rope: bool = False
+  is_causal: bool = False
+  train: bool = False
+  implementation: str = "auto"
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, cache, context):
+    mask, bias, memory, memory_mask, positions = context
+    attention = lambda name: MultiHeadAttention(  # noqa: E731
+        self.num_heads, self.num_kv_heads if name == "attention" else None, dropout=self.dropout,
+        rope=self.rope and name == "attention", train=self.train, implementation=self.implementation,
+        dtype=self.dtype, name=name)
+    norm = lambda name: nn.LayerNorm(dtype=self.dtype, name=name)  # noqa: E731
+
+    def sublayer(x, fn, name):
+      if self.pre_norm:
+        return x + fn(norm(f"{name}_norm")(x))
+      return norm(f"{name}_norm")(x + fn(x))
+
+    def self_attention(h):
+      out, new_cache[0] = attention("attention")(h, mask=mask, bias=bias, positions=positions, cache=cache,
+                                                 is_causal=self.is_causal)
+      return out
+
+    new_cache = [None]
+    x = sublayer(x, self_attention, "attention")
+    if self.cross:
+      x = sublayer(x, lambda h: attention("cross_attention")(h, memory, mask=memory_mask)[0], "cross_attention")
+    x = sublayer(x, MLP(self.mlp_ratio, self.dropout, self.train, self.dtype, name="mlp"), "mlp")
+    return x, new_cache[0]
+
+
+class Stack(nn.Module):
+  """`num_layers` Blocks. With `scan`, one compiled layer body runs num_layers times (parameters stacked on a
+  leading layer axis); `remat` recomputes each layer's activations in the backward pass instead of storing them.
+
+  `__call__(x, mask=None, bias=None, memory=None, memory_mask=None, positions=None, cache=None, is_causal=False)`
+  -> (x, cache).
+  """
+
+  num_layers: int
+  block: dict  # Block's fields other than is_causal and train
+  scan: bool = True
+  remat: bool = False
+  train: bool = False
+
+  @nn.compact
+  def __call__(self, x, mask=None, bias=None, memory=None, memory_mask=None, positions=None, cache=None,
+               is_causal: bool = False):
+    context = (mask, bias, memory, memory_mask, positions)
+    block = nn.remat(Block, prevent_cse=not self.scan) if self.remat else Block
+    if self.scan:
+      layers = nn.scan(block, variable_axes={"params": 0, "intermediates": 0}, split_rngs={"params": True,
+                                                                                           "dropout": True},
+                       in_axes=(1 if cache is not None else nn.broadcast, nn.broadcast), out_axes=1,
+                       length=self.num_layers)
+      kv = None if cache is None else {"key": cache["key"], "value": cache["value"],
+                                       "index": jnp.broadcast_to(cache["index"], (self.num_layers,
+                                                                                  *cache["index"].shape)).T}
+      x, kv = layers(**self.block, is_causal=is_causal, train=self.train, name="layers")(x, kv, context)
+    else:
+      kvs = []
+      for i in range(self.num_layers):
+        kv = None if cache is None else {"key": cache["key"][:, i], "value": cache["value"][:, i],
+                                         "index": cache["index"]}
+        x, kv = block(**self.block, is_causal=is_causal, train=self.train, name=f"layers_{i}")(x, kv, context)
+        kvs.append(kv)
+      kv = None if cache is None else {"key": jnp.stack([c["key"] for c in kvs], 1),
+                                       "value": jnp.stack([c["value"] for c in kvs], 1)}
+    if cache is None:
+      return x, None
+    return x, {"key": kv["key"], "value": kv["value"], "index": cache["index"] + x.shape[1]}
+
+
+def empty_cache(batch: int, num_layers: int, max_length: int, kv_heads: int, head_dim: int,
+                dtype: Any = jnp.float32) -> dict:
+  """A stack's KV cache with nothing written yet."""
+  shape = (batch, num_layers, max_length, kv_heads, head_dim)
+  return {"key": jnp.zeros(shape, dtype), "value": jnp.zeros(shape, dtype), "index": jnp.zeros((batch,), jnp.int32)}
