@@ -77,4 +77,12 @@ class GPT(nn.Module):
     return embed.attend(x).astype(jnp.float32), carry
 
 
+def train_flops_per_token(model: GPT, num_params: int) -> float:
+  """Training FLOPs per token (forward + backward = 3 x forward; Kaplan et al. 2020, as nanoGPT counts them):
+  6 per parameter (the position table excluded: it is looked up, not multiplied) plus the attention's
+  Q K^T and weights x V, 12 x layers x width x context."""
+  position_table = model.context * model.width if model.positional == "learned" else 0
+  return 6.0 * (num_params - position_table) + 12.0 * model.num_layers * model.width * model.context
+
+
 models.register("gpt", GPT)
