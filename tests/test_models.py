@@ -74,7 +74,17 @@ SEQUENCE = {
                   (jax.ShapeDtypeStruct((2, 16, 16, 3), jnp.float32), jax.ShapeDtypeStruct((2, 6), jnp.int32)),
                   (27 * 8 + 8) + (72 * 16 + 16) + (144 * 32 + 32) + 2 * (32 * H + H) + VOCAB * E + LSTM(E + 32)
                   + (32 * H + H * H + H + H) + (H + 32) * H + H + H * VOCAB + VOCAB),
+    # token embedding (tied to the head) and 8 learned positions; per layer two LayerNorms, q/k/v/out projections
+    # with biases and the 4x MLP; the final LayerNorm
+    "gpt": ("num_layers=2,num_heads=2,width=16,context=8", (TOKENS,),
+            VOCAB * E + 8 * E + 2 * (2 * 2 * E + 4 * (E * E + E) + (E * 4 * E + 4 * E) + (4 * E * E + E)) + 2 * E),
 }
+
+
+def test_gpt2_small_has_gpt2s_parameter_count():
+  """GPT-2 small (12 layers, 12 heads, width 768, context 1024, vocabulary 50,257, tied head): 124,439,808."""
+  model = models.get("gpt")(num_classes=50_257, num_layers=12, num_heads=12, width=768, context=1024)
+  assert count(jax.eval_shape(model.init, jax.random.PRNGKey(0), TOKENS)["params"]) == 124_439_808
 
 
 def test_every_registered_model_is_pinned():

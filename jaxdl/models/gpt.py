@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxdl.args import PositiveInt, Probability
+from jaxdl.args import NonNegativeInt, PositiveInt, Probability
 from jaxdl.nn import positional as pos
 from jaxdl.nn.transformer import Stack, empty_cache
 from jaxdl.registry import models
@@ -25,7 +25,7 @@ class GPT(nn.Module):
   num_classes: PositiveInt = 65  # the vocabulary size, from the data
   num_layers: PositiveInt = 4
   num_heads: PositiveInt = 4
-  num_kv_heads: int = 0  # 0: num_heads (multi-head); 1: multi-query; a divisor of num_heads: grouped-query
+  num_kv_heads: NonNegativeInt = 0  # 0: num_heads (multi-head); 1: multi-query; a divisor of num_heads: grouped-query
   width: PositiveInt = 128
   context: PositiveInt = 256  # the longest sequence (learned position table, KV cache)
   dropout: Probability = 0.0

@@ -92,7 +92,8 @@ class MultiHeadAttention(nn.Module):
   num_heads: int
   num_kv_heads: int | None = None  # None: num_heads (multi-head); 1: multi-query; else grouped-query
   head_dim: int | None = None  # None: features // num_heads
-  dropout: float = 0.0  # on the output projection (the fused kernels have no dropout on the weights)
+  dropout: float = 0.0  # on the attention weights and the output projection (GPT-2); training with dropout > 0
+  # forms the weights explicitly, since the fused kernels have no dropout of their own
   use_bias: bool = True
   rope: bool = False  # rotary position embedding of queries and keys (Su et al. 2021)
   train: bool = False
@@ -123,9 +124,15 @@ class MultiHeadAttention(nn.Module):
       key, value = cache["key"], cache["value"]
       mask = combine_masks(mask, causal_mask(positions, jnp.arange(key.shape[1])))
       is_causal = False
-    if self.is_mutable_collection("intermediates"):
+    explicit = self.train and self.dropout > 0
+    if explicit or self.is_mutable_collection("intermediates"):
       weights = attention_weights(query, key, causal_mask(positions, positions) if is_causal else mask, bias)
       self.sow("intermediates", "attention_weights", weights)
-    out = dot_product_attention(query, key, value, mask, bias, is_causal, self.implementation)
+    if explicit:
+      weights = nn.Dropout(self.dropout, deterministic=False)(weights).astype(value.dtype)
+      value = jnp.repeat(value, self.num_heads // kv_heads, axis=2)
+      out = jnp.einsum("bnts,bsnh->btnh", weights, value)
+    else:
+      out = dot_product_attention(query, key, value, mask, bias, is_causal, self.implementation)
     out = nn.DenseGeneral(features, axis=(-2, -1), use_bias=self.use_bias, dtype=self.dtype, name="out")(out)
     return nn.Dropout(self.dropout, deterministic=not self.train)(out), cache
