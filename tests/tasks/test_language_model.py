@@ -24,24 +24,30 @@ def _task(stateful, cell="lstm"):
   return LanguageModel(RNNLanguageModel(num_classes=V, cell=cell, embed=8, hidden=16), V, stateful=stateful)
 
 
-def _loss_and_grad(task, params, carry, tokens):
-  """(loss, carry after the window, gradient w.r.t. params), one compilation per task and window length."""
+def _loss_and_grad(task):
+  """(params, carry, tokens) -> (loss, carry after the window, gradient w.r.t. params), jitted."""
   def loss(p, c, t):
     value, (_, state) = task.loss_fn(p, {"carry": c} if task.stateful else {}, {"tokens": t}, KEY)
     return value, state.get("carry")
-  (value, carry), grads = jax.jit(jax.value_and_grad(loss, has_aux=True))(params, carry, tokens)
-  return value, carry, grads
+  fn = jax.jit(jax.value_and_grad(loss, has_aux=True))
+
+  def run(params, carry, tokens):
+    (value, carry), grads = fn(params, carry, tokens)
+    return value, carry, grads
+
+  return run
 
 
 def test_one_window_over_the_whole_sequence_is_full_bptt_and_shorter_windows_truncate():
   stateful, plain = _task(True), _task(False)
   variables = stateful.init(jax.random.PRNGKey(0), {"tokens": TOKENS})
   params, zeros = variables["params"], variables["carry"]
-  full_loss, _, full = _loss_and_grad(plain, params, None, TOKENS)  # backpropagation through all 24 steps
-  jax.tree.map(np.testing.assert_array_equal, _loss_and_grad(stateful, params, zeros, TOKENS)[2], full)
+  window = _loss_and_grad(stateful)
+  full_loss, _, full = _loss_and_grad(plain)(params, None, TOKENS)  # backpropagation through all 24 steps
+  jax.tree.map(np.testing.assert_array_equal, window(params, zeros, TOKENS)[2], full)
   # Two windows of 12: the second starts from the first's carry, so the forward pass is the full one ...
-  first_loss, carry, first = _loss_and_grad(stateful, params, zeros, TOKENS[:, :13])
-  second_loss, _, second = _loss_and_grad(stateful, params, carry, TOKENS[:, 12:])
+  first_loss, carry, first = window(params, zeros, TOKENS[:, :13])
+  second_loss, _, second = window(params, carry, TOKENS[:, 12:])
   np.testing.assert_allclose((first_loss + second_loss) / 2, full_loss, rtol=1e-6)
   # ... but no gradient crosses the window border: the mean of the windows' gradients is not the full one.
   truncated = jax.tree.map(lambda a, b: (a + b) / 2, first, second)
@@ -55,7 +61,7 @@ def test_exploding_gradients_are_clipped_by_default_for_recurrent_models():
   params = task.init(jax.random.PRNGKey(0), {"tokens": TOKENS})["params"]
   params = jax.tree_util.tree_map_with_path(
       lambda path, p: 4.0 * p if "h" == getattr(path[-2], "key", None) else p, params)  # W_hh: 4 x orthogonal
-  grads = _loss_and_grad(task, params, None, TOKENS)[2]
+  grads = _loss_and_grad(task)(params, None, TOKENS)[2]
   assert optax.global_norm(grads) > 100
   config = Config(model="rnn_lm", task="language_model", optim="sgd", lr=0.1, steps=10)
   for clip, bound in ((config.clip_norm, 0.1 + 1e-6), (0.0, None)):
@@ -93,5 +99,3 @@ def test_carried_state_resumes_exactly_and_samples_continue_the_prompt(corpus, t
   options = dict(prompt="to bé", sample_length=40, top_k=3, temperature=0.8)
   text = modes.sample(dataclasses.replace(config, **options), str(tmp_path / "b"))
   assert text.startswith("to bé") and len(text) == len("to bé") + 40 and "é" not in text[5:]
-  other = modes.sample(dataclasses.replace(config, **{**options, "top_k": 0, "top_p": 0.5, "seed": 1}), str(tmp_path / "b"))
-  assert other.startswith("to bé") and other != text
