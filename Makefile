@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/digits_lenet5
 
-.PHONY: run test test-all bench bench-cnn bench-lstm clean
+.PHONY: run test test-all bench bench-cnn bench-lstm bench-gpt bench-mfu clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ bench-cnn: $(VENV)/.installed
 bench-lstm: $(VENV)/.installed
 	@test -n "$(TEXT)" || { echo "make bench-lstm needs TEXT=path/to/a/text/file (e.g. tinyshakespeare.txt)"; exit 2; }
 	$(PY) bench/lstm_throughput.py --text=$(TEXT)
+
+# make bench-gpt TEXT=path/to/tinyshakespeare.txt
+bench-gpt: $(VENV)/.installed
+	@test -n "$(TEXT)" || { echo "make bench-gpt needs TEXT=path/to/a/text/file (e.g. tinyshakespeare.txt)"; exit 2; }
+	$(PY) bench/gpt_step.py --text=$(TEXT)
+
+# GPT-2 small's training step and its model FLOPs utilization (meant for a GPU; on a CPU, pass a small model:
+# make bench-mfu ARGS="--model_args=num_layers=2,width=64,context=64 --dtype=float32")
+bench-mfu: $(VENV)/.installed
+	$(PY) bench/gpt_mfu.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs
