@@ -72,7 +72,7 @@ CATALOG = [
     ("text-empty", ["--data=text:{root}/empty.txt", *LM], ["empty.txt: the file is empty"]),
     ("text-binary", ["--data=text:{root}/binary.txt", *LM], ["binary.txt: looks binary (NUL byte at offset 3)"]),
     ("text-latin-1", ["--data=text:{root}/latin1.txt", *LM], ["latin1.txt: not UTF-8 (byte 0xe9 at offset 3)"]),
-    ("text-too-short", ["--data=text:{root}/short.txt", *LM], ["is shorter than window + 1 = 129 characters"]),
+    ("text-too-short", ["--data=text:{root}/short.txt", *LM], ["is shorter than window + 1 = 129 tokens"]),
     ("text-unknown-cell", ["--data=text:{root}/text.txt", *LM, "--model_args=cell=lstn,hidden=16"], ["cell='lstn'",
                                                                                            "rnn, lstm, gru"]),
     ("seq2seq-attention", ["--data=synthetic:reverse", "--model=seq2seq", "--task=translate",

@@ -7,7 +7,7 @@ import numpy as np
 
 from jaxdl.args import OpenUnit, PositiveInt
 from jaxdl.data.source import Dataset
-from jaxdl.data.tokenizers import CharTokenizer
+from jaxdl.data.tokenizers import BPETokenizer, CharTokenizer
 from jaxdl.errors import UsageError
 from jaxdl.registry import datasets
 
@@ -52,20 +52,25 @@ def read_text(path: str) -> str:
 
 @datasets.register("text")
 def load_text(path: str, seed: int, window: PositiveInt = 128, val_fraction: OpenUnit = 0.05,
-              test_fraction: OpenUnit = 0.05) -> Dataset:
-  """Character-level: the vocabulary is the training split's characters (saved in the workdir as vocab.json).
-  The file is cut in order, train | val | test, so no window of val or test overlaps training text; `seed`
-  only draws the training windows (through the loop's shuffled batches)."""
+              test_fraction: OpenUnit = 0.05, tokenizer: str = "char", vocab_size: PositiveInt = 512) -> Dataset:
+  """`tokenizer=char`: the vocabulary is the training split's characters; `tokenizer=bpe`: byte-level BPE with
+  `vocab_size` tokens learned from the training split (either saved in the workdir as vocab.json; windows count
+  tokens). The file is cut in order, train | val | test, so no window of val or test overlaps training text;
+  `seed` only draws the training windows (through the loop's shuffled batches)."""
   del seed
   text = read_text(path)
   n_val, n_test = int(len(text) * val_fraction), int(len(text) * test_fraction)
   n_train = len(text) - n_val - n_test
   pieces = {"train": text[:n_train], "val": text[n_train:n_train + n_val], "test": text[n_train + n_val:]}
-  short = [f"{name} ({len(piece)} characters)" for name, piece in pieces.items() if len(piece) < window + 1]
+  if tokenizer not in ("char", "bpe"):
+    raise UsageError(f"--data_args tokenizer={tokenizer}: choose char or bpe")
+  if tokenizer == "bpe" and vocab_size < 256:
+    raise UsageError(f"--data_args vocab_size={vocab_size}: byte-level BPE needs at least the 256 bytes")
+  fitted = CharTokenizer.fit(pieces["train"]) if tokenizer == "char" else BPETokenizer.fit(pieces["train"], vocab_size)
+  ids = {name: fitted.encode(piece) for name, piece in pieces.items()}
+  short = [f"{name} ({len(split)} tokens)" for name, split in ids.items() if len(split) < window + 1]
   if short:
     raise UsageError(f"--data=text:{path}: the {', '.join(short)} split is shorter than window + 1 = {window + 1} "
-                     "characters; use a longer text, a smaller window or larger fractions")
-  tokenizer = CharTokenizer.fit(pieces["train"])
-  splits = {name: TextWindows(tokenizer.encode(piece), window, 1 if name == "train" else window)
-            for name, piece in pieces.items()}
-  return Dataset(splits, num_classes=tokenizer.vocab_size, artifacts={"vocab.json": tokenizer.to_json()})
+                     "tokens; use a longer text, a smaller window or larger fractions")
+  splits = {name: TextWindows(split, window, 1 if name == "train" else window) for name, split in ids.items()}
+  return Dataset(splits, num_classes=fitted.vocab_size, artifacts={"vocab.json": fitted.to_json()})

@@ -22,7 +22,7 @@ import optax
 
 from jaxdl import decode
 from jaxdl.data.source import read_artifact
-from jaxdl.data.tokenizers import CharTokenizer
+from jaxdl.data import tokenizers
 from jaxdl.errors import UsageError
 from jaxdl.registry import tasks
 from jaxdl.tasks.contract import Samples
@@ -90,7 +90,7 @@ class LanguageModel:
                 examples=None) -> Samples:
     """Text continuing `options.prompt`, decoded with the run's vocab.json (unconditional: `examples` unused)."""
     del model_state, examples
-    tokenizer = CharTokenizer.from_json(read_artifact(workdir, "vocab.json"))
+    tokenizer = tokenizers.from_json(read_artifact(workdir, "vocab.json"))
     if not options.prompt:
       raise UsageError("--prompt must not be empty: sampling continues it")
     prompt = jnp.asarray(tokenizer.encode(options.prompt))[None]
