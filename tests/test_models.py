@@ -78,6 +78,17 @@ SEQUENCE = {
     # with biases and the 4x MLP; the final LayerNorm
     "gpt": ("num_layers=2,num_heads=2,width=16,context=8", (TOKENS,),
             VOCAB * E + 8 * E + 2 * (2 * 2 * E + 4 * (E * E + E) + (E * 4 * E + 4 * E) + (4 * E * E + E)) + 2 * E),
+    # token embedding with the [MASK] row, 8 positions, embedding LayerNorm; per layer the same block as GPT's;
+    # the masked-LM head: dense, LayerNorm, the tied output's bias
+    "bert": ("num_layers=2,num_heads=2,width=16,context=8", (TOKENS,),
+             (VOCAB + 1) * E + 8 * E + 2 * E + 2 * (2 * 2 * E + 4 * (E * E + E) + (E * 4 * E + 4 * E) + (4 * E * E + E))
+             + (E * E + E) + 2 * E + VOCAB),
+    # the shared (tied) embedding; two encoder blocks; two decoder blocks with cross-attention (3 LayerNorms);
+    # the LayerNorms after each stack
+    "transformer": ("num_layers=2,num_heads=2,width=16,max_length=8",
+                    (TOKENS, jax.ShapeDtypeStruct((2,), jnp.int32), jax.ShapeDtypeStruct((2, 5), jnp.int32)),
+                    VOCAB * E + 2 * (4 * E + 4 * (E * E + E) + 8 * E * E + 5 * E)
+                    + 2 * (6 * E + 8 * (E * E + E) + 8 * E * E + 5 * E) + 4 * E),
 }
 
 
@@ -98,7 +109,8 @@ def test_sequence_model_parameter_count_and_output_shape(name):
   model = cls(num_classes=VOCAB, **args.parse(model_args, cls, "model_args"))
   variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), *inputs)
   assert count(variables["params"]) == expected
-  logits, _ = jax.eval_shape(model.apply, variables, *inputs)
+  out = jax.eval_shape(model.apply, variables, *inputs)
+  logits = out[0] if isinstance(out, tuple) else out  # (logits, carry or attention), or logits alone
   assert logits.shape == (*inputs[-1].shape, VOCAB)
 
 

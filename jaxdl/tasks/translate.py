@@ -21,6 +21,7 @@ from jaxdl import decode, metrics
 from jaxdl.args import NonNegativeInt, UnitInterval
 from jaxdl.data.sequences import BOS, EOS, PAD, symbol_name
 from jaxdl.data.source import read_artifact
+from jaxdl.errors import UsageError
 from jaxdl.models.seq2seq import decoder_inputs
 from jaxdl.registry import tasks
 from jaxdl.tasks.contract import Samples
@@ -88,8 +89,9 @@ class Translate:
 
   def loss_fn(self, params, model_state, batch, rng):
     target = batch["target"]
-    teacher = jax.random.uniform(rng, target.shape) < self._ratio(model_state)
-    teacher = teacher.at[:, 0].set(True)  # BOS
+    teacher = None  # every step reads the target: models may then decode the whole target in one pass
+    if self.teacher_forcing < 1.0:
+      teacher = (jax.random.uniform(rng, target.shape) < self._ratio(model_state)).at[:, 0].set(True)  # BOS
     logits, _ = self.model.apply({"params": params}, *self._inputs(batch), decoder_inputs(target), teacher)
     loss, accuracy = jax.tree.map(jnp.mean, self._losses(logits, target))
     new_state = {"progress": {"step": model_state["progress"]["step"] + 1}} if self.sampling_decay_steps else {}
@@ -138,6 +140,8 @@ class Translate:
     target = batch["target"]
     free = jnp.zeros(target.shape, bool).at[:, 0].set(True)
     logits, weights = self.model.apply({"params": params}, *self._inputs(batch), decoder_inputs(target), free)
+    if weights is None:
+      raise UsageError(f"--mode=attention_maps: {type(self.model).__name__} returns no single attention map")
     outputs = np.asarray(logits.argmax(-1)).tolist()
     rows = [[symbol_name(t) for t in out[:out.index(EOS) + 1 if EOS in out else len(out)]] for out in outputs]
     if "source" in batch:

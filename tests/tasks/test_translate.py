@@ -11,6 +11,7 @@ from jaxdl.config import Config
 from jaxdl.data.sequences import EOS, FIRST_SYMBOL, PAD
 from jaxdl.errors import UsageError
 from jaxdl.models.seq2seq import Seq2Seq, decoder_inputs
+from jaxdl.models.transformer import Transformer
 from jaxdl.tasks.translate import Translate, exact_match
 from jaxdl.train import loop
 
@@ -67,11 +68,36 @@ def test_attention_gives_padding_no_weight_and_padding_changes_nothing(attention
   np.testing.assert_allclose(apply(params, noisy, batch["source_length"], inputs)[0], logits, rtol=1e-5, atol=1e-6)
 
 
-def test_without_teacher_forcing_training_feeds_back_what_greedy_decoding_emits():
+def _model(name, vocab):
+  if name == "seq2seq":
+    return Seq2Seq(num_classes=vocab, embed=8, hidden=16)
+  return Transformer(num_classes=vocab, num_layers=2, num_heads=2, width=16, max_length=16)
+
+
+def test_transformer_teacher_forced_pass_equals_its_cached_steps_and_ignores_padding():
+  """The whole target in one causal pass gives the logits that feeding it token by token through the KV cache
+  gives; source symbols beyond each length change nothing."""
+  batch, vocab = _batch()
+  model = _model("transformer", vocab)
+  inputs = decoder_inputs(batch["target"])
+  params = model.init(jax.random.PRNGKey(0), batch["source"], batch["source_length"], inputs)
+  apply = jax.jit(model.apply)
+  parallel, weights = apply(params, batch["source"], batch["source_length"], inputs)
+  stepped, _ = apply(params, batch["source"], batch["source_length"], inputs, jnp.ones(inputs.shape, bool))
+  assert weights is None
+  np.testing.assert_allclose(stepped, parallel, rtol=1e-5, atol=1e-5)
+  real = np.arange(batch["source"].shape[1]) < np.asarray(batch["source_length"])[:, None]
+  noisy = jnp.where(real, batch["source"], 7)
+  np.testing.assert_allclose(apply(params, noisy, batch["source_length"], inputs)[0], parallel, rtol=1e-5,
+                             atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["seq2seq", "transformer"])
+def test_without_teacher_forcing_training_feeds_back_what_greedy_decoding_emits(name):
   """With the teacher-forcing ratio at 0, each training step reads the model's previous most likely token:
   the tokens it scores best are exactly greedy decoding's (jaxdl.decode through `decode_step`)."""
   batch, vocab = _batch()
-  task = Translate(Seq2Seq(num_classes=vocab, embed=8, hidden=16), vocab, teacher_forcing=0.0)
+  task = Translate(_model(name, vocab), vocab, teacher_forcing=0.0)
   params = task.init(jax.random.PRNGKey(0), batch)["params"]
   target = batch["target"]
   free = jnp.zeros(target.shape, bool).at[:, 0].set(True)
