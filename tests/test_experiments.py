@@ -1,5 +1,6 @@
-"""Each CNN family's digits experiment reaches its accuracy, the shakespeare LSTM its validation loss, the
-seq2seq and captioning models their exact-match and BLEU targets (minutes each on 2 cores: `make test-all`)."""
+"""Each CNN family's digits experiment reaches its accuracy, the shakespeare LSTM and GPT their validation
+losses, the seq2seq, Transformer and captioning models their exact-match and BLEU targets (minutes each on 2
+cores: `make test-all`)."""
 
 import glob
 import json
@@ -86,3 +87,20 @@ def test_captioner_bleu_on_held_out_images_and_beam_searched_captions(tmp_path, 
   lines = run_as_a_user("shapes_captioning", tmp_path, "--mode=sample")["stdout"].strip().splitlines()
   assert lines[-1] == f"wrote {tmp_path / 'plots' / 'samples.png'}"
   assert float(lines[-2].split("BLEU-4 ")[1].split()[0]) >= 0.9  # the first 8 test images' beam-searched captions
+
+
+@pytest.mark.slow
+def test_shakespeare_gpt_validation_loss(tmp_path, record_property):
+  if not os.path.isfile(CORPUS):
+    pytest.fail(f"tiny shakespeare not found at {CORPUS}; set JAXDL_TEXT_CORPUS to its path")
+  result = run_as_a_user("shakespeare_gpt", tmp_path, f"--data=text:{CORPUS}")
+  for key in ("val_loss", "test_loss"):
+    record_property(key, round(result["final"][key], 4))
+  assert result["final"]["val_loss"] <= 1.88
+
+
+@pytest.mark.slow
+def test_transformer_reverses_sequences_up_to_20(tmp_path, record_property):
+  result = run_as_a_user("seq2seq_reverse_transformer", tmp_path)
+  record_property("test_exact_match", round(result["final"]["test_exact_match"], 4))
+  assert result["final"]["test_exact_match"] >= 0.99
