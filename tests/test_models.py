@@ -11,6 +11,7 @@ import jaxdl.models  # noqa: F401
 from jaxdl import args
 from jaxdl.errors import InputShapeError
 from jaxdl.models import fractalnet, inception, lenet, mlp
+from jaxdl.models.gpt import train_flops_per_token
 from jaxdl.nn import matmul_conv
 from jaxdl.registry import models
 from tests.reference import layers as ref
@@ -92,10 +93,14 @@ SEQUENCE = {
 }
 
 
-def test_gpt2_small_has_gpt2s_parameter_count():
-  """GPT-2 small (12 layers, 12 heads, width 768, context 1024, vocabulary 50,257, tied head): 124,439,808."""
+def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
+  """GPT-2 small (12 layers, 12 heads, width 768, context 1024, vocabulary 50,257, tied head): 124,439,808
+  parameters. bench/gpt_mfu.py's FLOPs per token: 6 per parameter outside the 1024 x 768 position table plus
+  12 x layers x width x context for attention."""
   model = models.get("gpt")(num_classes=50_257, num_layers=12, num_heads=12, width=768, context=1024)
-  assert count(jax.eval_shape(model.init, jax.random.PRNGKey(0), TOKENS)["params"]) == 124_439_808
+  params = count(jax.eval_shape(model.init, jax.random.PRNGKey(0), TOKENS)["params"])
+  assert params == 124_439_808
+  assert train_flops_per_token(model, params) == 6 * (124_439_808 - 1024 * 768) + 12 * 12 * 768 * 1024 == 855_166_464
 
 
 def test_every_registered_model_is_pinned():
