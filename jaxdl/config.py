@@ -43,6 +43,7 @@ class Config:
   conv_impl: str = "auto"  # convolutions: auto (matmul on CPU, lax elsewhere), lax, matmul, im2col or mixed
   mode: str = "train"
   ensemble: str = ""  # --mode=ensemble members: DIR[:STEP],... (empty: every checkpoint kept in the workdir)
+  scaling: str = ""  # --mode=scaling sizes: WIDTH:DEPTH,...
   # --mode=sample: what the task's sampler draws (a text prompt and how to pick each next token; the beam width
   # of tasks that decode from an input)
   prompt: str = "\n"
@@ -55,7 +56,8 @@ class Config:
 
 # Flags a resumed run may change without changing what it computes.
 RESUMABLE = frozenset({"steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "mode",
-                       "ensemble", "prompt", "sample_length", "temperature", "top_k", "top_p", "beam"})
+                       "ensemble", "scaling", "prompt", "sample_length", "temperature", "top_k", "top_p",
+                       "beam"})
 
 
 def to_flagfile(config: Config) -> str:

@@ -24,6 +24,8 @@ flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics, plots 
 flags.DEFINE_enum("mode", _D.mode, list(RUN_MODES), "; ".join(f"{name}: {m.help}" for name, m in RUN_MODES.items()))
 flags.DEFINE_string("ensemble", _D.ensemble, "--mode=ensemble members: DIR[:STEP],DIR,... (runs of this model; latest "
                     "checkpoint unless STEP); empty: every checkpoint kept in --workdir (a snapshot ensemble).")
+flags.DEFINE_string("scaling", _D.scaling, "--mode=scaling sizes WIDTH:DEPTH,...: one run of the model per size "
+                    "(its width and num_layers replaced), then the power law L(N) fitted to their validation losses.")
 flags.DEFINE_string("data", _D.data, "digits | idx:DIR (MNIST-format files) | tfds:NAME (a prepared TFDS set).")
 flags.DEFINE_string("data_args", _D.data_args, "key=value,... for the data source, e.g. pad_to=32.")
 flags.DEFINE_string("augment", _D.augment, "Training-batch augmentations in order, e.g. flip,crop=4,mixup=0.2 "

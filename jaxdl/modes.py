@@ -17,7 +17,7 @@ from jaxdl.config import Config
 from jaxdl.data import augment
 from jaxdl.errors import UsageError
 from jaxdl.tasks import contract
-from jaxdl.train import ensemble, loop, plots
+from jaxdl.train import ensemble, loop, plots, scaling as scaling_lib
 from jaxdl.train.setup import build_task
 
 
@@ -118,6 +118,15 @@ def ensemble_eval(config: Config, workdir: str) -> str:
                                                     if k.startswith("ensemble_"))])
 
 
+def scaling(config: Config, workdir: str) -> str:
+  report = scaling_lib.run(config, workdir)["scaling"]
+  lines = [f"{m['width']}x{m['depth']}: N={m['non_embedding_params']:,} val_loss={m['val_loss']:.4f}"
+           for m in report["members"]]
+  fit = report["fit"]
+  return "\n".join(lines + [f"L(N) = (N_c / N)^alpha: alpha={fit['alpha']:.4f} N_c={fit['n_c']:.4g}",
+                            f"results in {os.path.abspath(workdir)}: summary.json, plots/scaling.png, members/"])
+
+
 @dataclasses.dataclass(frozen=True)
 class Mode:
   run: Callable[..., str]
@@ -133,4 +142,5 @@ MODES = {
     "attention_maps": Mode(attention_maps, "a PNG of the best checkpoint's attention on a few test examples"),
     "augment_preview": Mode(augment_preview, "a PNG grid of augmented training samples"),
     "ensemble": Mode(ensemble_eval, "average the predictions of several checkpoints (--ensemble)"),
+    "scaling": Mode(scaling, "train one run per --scaling size and fit the power law L(N)"),
 }

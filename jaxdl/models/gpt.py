@@ -39,6 +39,8 @@ class GPT(nn.Module):
   def __post_init__(self):
     if self.positional not in POSITIONAL:
       raise ValueError(f"positional={self.positional!r}: choose one of {', '.join(POSITIONAL)}")
+    if self.width % self.num_heads:
+      raise ValueError(f"width={self.width} is not a multiple of num_heads={self.num_heads}")
     super().__post_init__()
 
   @property

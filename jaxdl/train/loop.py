@@ -235,6 +235,7 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
       "wall_s": time.perf_counter() - wall_start, "train_s": train_s,
       "steps_per_s": timed_steps / (loop_s - eval_s) if loop_s else None,  # training steps only
       "params_count": state_lib.count_params(params),
+      "params_by_module": {name: state_lib.count_params(sub) for name, sub in params.items()},  # top level
       "params_fingerprint": summary_lib.params_fingerprint(params),
       "best_checkpoint_step": best_step,
       "stopped_early": bool(stopped_early),

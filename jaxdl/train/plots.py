@@ -3,6 +3,7 @@
 import os
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
@@ -42,6 +43,21 @@ def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
     ax.set_xticks(range(len(columns)), columns, fontsize=7)
     ax.set_yticks(range(len(rows)), rows, fontsize=7)
   return _save(fig, path, title)
+
+
+def power_law(path: str, n, loss, labels, fit: dict) -> str:
+  """Losses against parameter counts on log-log axes, with the fitted (N_c / N)^alpha."""
+  n = np.asarray(n, float)
+  fig, ax = plt.subplots(figsize=(5, 3.6), dpi=100)
+  ax.loglog(n, loss, "o", label="validation loss")
+  grid = np.geomspace(n.min(), n.max(), 50)
+  ax.loglog(grid, (fit["n_c"] / grid) ** fit["alpha"], "-", label=f"(N_c / N)^{fit['alpha']:.3f}")
+  for x, y, label in zip(n, loss, labels):
+    ax.annotate(label, (x, y), fontsize=7)
+  ax.set_xlabel("non-embedding parameters N")
+  ax.set_ylabel("loss")
+  ax.legend()
+  return _save(fig, path, "L(N) = (N_c / N)^alpha")
 
 
 def series(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float]]]:
