@@ -7,6 +7,7 @@ import numpy as np
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 from jaxdl.train.writer import read_rows  # noqa: E402
 
@@ -54,6 +55,8 @@ def power_law(path: str, n, loss, labels, fit: dict) -> str:
   ax.loglog(grid, (fit["n_c"] / grid) ** fit["alpha"], "-", label=f"(N_c / N)^{fit['alpha']:.3f}")
   for x, y, label in zip(n, loss, labels):
     ax.annotate(label, (x, y), fontsize=7)
+  ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels would overprint each other
+  ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%.2f"))  # losses span less than a decade
   ax.set_xlabel("non-embedding parameters N")
   ax.set_ylabel("loss")
   ax.legend()
