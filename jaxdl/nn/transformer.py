@@ -57,24 +57,22 @@ class Block(nn.Module):
         self.num_heads, self.num_kv_heads if name == "attention" else None, dropout=self.dropout,
         rope=self.rope and name == "attention", train=self.train, implementation=self.implementation,
         dtype=self.dtype, name=name)
-    norm = lambda name: nn.LayerNorm(dtype=self.dtype, name=name)  # noqa: E731
+    norm = lambda name: nn.LayerNorm(dtype=self.dtype, name=f"{name}_norm")  # noqa: E731
 
-    def sublayer(x, fn, name):
-      if self.pre_norm:
-        return x + fn(norm(f"{name}_norm")(x))
-      return norm(f"{name}_norm")(x + fn(x))
+    def sublayer_input(x, name):
+      return norm(name)(x) if self.pre_norm else x
 
-    def self_attention(h):
-      out, new_cache[0] = attention("attention")(h, mask=mask, bias=bias, positions=positions, cache=cache,
-                                                 is_causal=self.is_causal)
-      return out
+    def residual(x, out, name):
+      return x + out if self.pre_norm else norm(name)(x + out)
 
-    new_cache = [None]
-    x = sublayer(x, self_attention, "attention")
+    out, cache = attention("attention")(sublayer_input(x, "attention"), mask=mask, bias=bias, positions=positions,
+                                        cache=cache, is_causal=self.is_causal)
+    x = residual(x, out, "attention")
     if self.cross:
-      x = sublayer(x, lambda h: attention("cross_attention")(h, memory, mask=memory_mask)[0], "cross_attention")
-    x = sublayer(x, MLP(self.mlp_ratio, self.dropout, self.train, self.dtype, name="mlp"), "mlp")
-    return x, new_cache[0]
+      out, _ = attention("cross_attention")(sublayer_input(x, "cross_attention"), memory, mask=memory_mask)
+      x = residual(x, out, "cross_attention")
+    mlp = MLP(self.mlp_ratio, self.dropout, self.train, self.dtype, name="mlp")
+    return residual(x, mlp(sublayer_input(x, "mlp")), "mlp"), cache
 
 
 class Stack(nn.Module):
