@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/digits_lenet5
 
-.PHONY: run test test-all bench bench-cnn bench-lstm bench-gpt bench-mfu clean
+.PHONY: run test test-all bench bench-cnn bench-lstm bench-gpt bench-kv bench-mfu clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench-lstm: $(VENV)/.installed
 bench-gpt: $(VENV)/.installed
 	@test -n "$(TEXT)" || { echo "make bench-gpt needs TEXT=path/to/a/text/file (e.g. tinyshakespeare.txt)"; exit 2; }
 	$(PY) bench/gpt_step.py --text=$(TEXT)
+
+# generating 256 tokens with the KV cache against recomputing the prefix
+bench-kv: $(VENV)/.installed
+	$(PY) bench/kv_cache.py
 
 # GPT-2 small's training step and its model FLOPs utilization (meant for a GPU; on a CPU, pass a small model:
 # make bench-mfu ARGS="--model_args=num_layers=2,width=64,context=64 --dtype=float32")
