@@ -8,7 +8,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt, Probability
-from jaxdl.nn.positional import LearnedPositional
+from jaxdl.nn.positional import LearnedPositional, sinusoidal
 from jaxdl.nn.transformer import Stack
 from jaxdl.registry import models
 
@@ -26,9 +26,15 @@ class BERT(nn.Module):
   width: PositiveInt = 128
   context: PositiveInt = 256  # the longest sequence (learned position table)
   dropout: Probability = 0.1
+  positional: str = "learned"  # learned (BERT's) | sinusoidal | rope (rotary, in every attention layer)
   pre_norm: bool = False  # BERT's blocks normalize after each residual sum
   scan: bool = True
   dtype: Any = jnp.float32
+
+  def __post_init__(self):
+    if self.positional not in ("learned", "sinusoidal", "rope"):
+      raise ValueError(f"positional={self.positional!r}: choose learned, sinusoidal or rope")
+    super().__post_init__()
 
   @property
   def mask_id(self) -> int:
@@ -40,10 +46,15 @@ class BERT(nn.Module):
       raise ValueError(f"sequences of {tokens.shape[1]} tokens exceed context={self.context} (--model_args)")
     embed = nn.Embed(self.num_classes + 1, self.width, embedding_init=nn.initializers.normal(0.02),
                      dtype=self.dtype, name="token_embedding")
-    x = LearnedPositional(self.context, name="position_embedding")(embed(tokens))
+    x = embed(tokens)
+    if self.positional == "learned":
+      x = LearnedPositional(self.context, name="position_embedding")(x)
+    elif self.positional == "sinusoidal":
+      x = x + sinusoidal(jnp.arange(tokens.shape[1]), self.width).astype(x.dtype)
     x = nn.LayerNorm(dtype=self.dtype, name="embedding_norm")(x)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    block = dict(num_heads=self.num_heads, dropout=self.dropout, pre_norm=self.pre_norm, dtype=self.dtype)
+    block = dict(num_heads=self.num_heads, dropout=self.dropout, pre_norm=self.pre_norm,
+                 rope=self.positional == "rope", dtype=self.dtype)
     x, _ = Stack(self.num_layers, block, scan=self.scan, train=train, name="blocks")(x)
     if self.pre_norm:
       x = nn.LayerNorm(dtype=self.dtype, name="final_norm")(x)
