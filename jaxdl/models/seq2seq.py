@@ -75,18 +75,24 @@ class AttentionDecoder(nn.Module):
 
   def __call__(self, state: dict, decoder_inputs, teacher=None):
     teacher = jnp.ones(decoder_inputs.shape, bool) if teacher is None else teacher
+    return scan_steps(self, "step", state, decoder_inputs, teacher, self.num_classes)
 
-    def step(module, carry, inputs):
-      state, previous = carry
-      given, use_given = inputs
-      token = jnp.where(use_given, given, jnp.argmax(previous, -1))
-      logits, weights, state = module.step(state, token)
-      return (state, logits), (logits, weights)
 
-    scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False}, in_axes=1, out_axes=1)
-    first = jnp.zeros((decoder_inputs.shape[0], self.num_classes), jnp.float32)
-    _, (logits, weights) = scan(self, (state, first), (decoder_inputs, teacher))
-    return logits, weights
+def scan_steps(module: nn.Module, method: str, state, decoder_inputs, teacher, num_classes: int):
+  """Runs `module.<method>(state, token) -> (logits, weights, state)` over time as one `nn.scan`: step t reads
+  `decoder_inputs[:, t]` where `teacher[:, t]` is true and the previous step's most likely token elsewhere.
+  Returns (logits (B, T, V), weights stacked over time, or None if the steps give none)."""
+
+  def step(module, carry, inputs):
+    state, previous = carry
+    given, use_given = inputs
+    logits, weights, state = getattr(module, method)(state, jnp.where(use_given, given, jnp.argmax(previous, -1)))
+    return (state, logits), (logits, weights)
+
+  scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False}, in_axes=1, out_axes=1)
+  first = jnp.zeros((decoder_inputs.shape[0], num_classes), jnp.float32)
+  _, (logits, weights) = scan(module, (state, first), (decoder_inputs, teacher))
+  return logits, weights
 
 
 class Seq2Seq(nn.Module):

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from jaxdl.args import PositiveInt
 from jaxdl.nn.attention import padding_mask
 from jaxdl.nn.positional import sinusoidal
+from jaxdl.models.seq2seq import scan_steps
 from jaxdl.nn.transformer import Stack, empty_cache
 from jaxdl.registry import models
 
@@ -74,17 +75,7 @@ class Transformer(nn.Module):
       x, _ = self.decoder(self._embed(decoder_inputs, jnp.arange(decoder_inputs.shape[1])),
                           memory=state["memory"], memory_mask=state["memory_mask"], is_causal=True)
       return self._head(x), None
-
-    def step(module, carry, inputs):
-      state, previous = carry
-      given, use_given = inputs
-      logits, _, state = module.decode_step(state, jnp.where(use_given, given, jnp.argmax(previous, -1)))
-      return (state, logits), logits
-
-    scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False}, in_axes=1, out_axes=1)
-    first = jnp.zeros((decoder_inputs.shape[0], self.num_classes), jnp.float32)
-    _, logits = scan(self, (state, first), (decoder_inputs, teacher))
-    return logits, None
+    return scan_steps(self, "decode_step", state, decoder_inputs, teacher, self.num_classes)
 
 
 models.register("transformer", Transformer)
