@@ -8,7 +8,6 @@ position; the cached loop runs one token through the model per step. Prints one 
 """
 
 import json
-import time
 
 import jax
 import jax.numpy as jnp
@@ -16,21 +15,11 @@ from absl import app, flags
 
 from jaxdl import args, decode
 from jaxdl.models.gpt import GPT
+from timing import best_seconds
 
 _NEW = flags.DEFINE_integer("new_tokens", 256, "Tokens to generate.")
 _PROMPT = flags.DEFINE_integer("prompt", 16, "Prompt length.")
 _MODEL_ARGS = flags.DEFINE_string("model_args", "num_layers=4,num_heads=4,width=128", "GPT fields.")
-
-
-def seconds(fn, *a) -> float:
-  """Best of 3 calls after one that compiles."""
-  jax.block_until_ready(fn(*a))
-  best = float("inf")
-  for _ in range(3):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*a))
-    best = min(best, time.perf_counter() - start)
-  return best
 
 
 def main(argv):
@@ -65,7 +54,8 @@ def main(argv):
     return decode.sample(step, state, first[:, _PROMPT.value - 1], rng, _NEW.value)
 
   same = bool((cached(params, prompt, rng) == recomputed(params, prompt, rng)).all())
-  t_cached, t_full = seconds(cached, params, prompt, rng), seconds(recomputed, params, prompt, rng)
+  t_cached = best_seconds(cached, params, prompt, rng, repeats=3)
+  t_full = best_seconds(recomputed, params, prompt, rng, repeats=3)
   print(json.dumps({
       "benchmark": "kv_cache", "device": jax.devices()[0].device_kind, "model_args": _MODEL_ARGS.value,
       "prompt": _PROMPT.value, "new_tokens": _NEW.value, "same_tokens": same,
