@@ -54,16 +54,19 @@ def run_as_a_user(name: str, workdir, *flags: str) -> dict:
     return {**json.load(f), "stdout": proc.stdout}
 
 
-# The 1.1 MB tiny shakespeare corpus is not shipped: point JAXDL_TEXT_CORPUS at it (the developers' checkout
-# has it beside the repository).
-CORPUS = os.environ.get("JAXDL_TEXT_CORPUS", os.path.join(REPO, "..", "shared", "data", "tinyshakespeare.txt"))
+@pytest.fixture
+def corpus() -> str:
+  """The 1.1 MB tiny shakespeare corpus, which is not shipped: JAXDL_TEXT_CORPUS points at it (the developers'
+  checkout has it beside the repository). Missing, the test fails: it is not skipped."""
+  path = os.environ.get("JAXDL_TEXT_CORPUS", os.path.join(REPO, "..", "shared", "data", "tinyshakespeare.txt"))
+  if not os.path.isfile(path):
+    pytest.fail(f"tiny shakespeare not found at {path}; set JAXDL_TEXT_CORPUS to its path")
+  return path
 
 
 @pytest.mark.slow
-def test_shakespeare_lstm_validation_loss(tmp_path, record_property):
-  if not os.path.isfile(CORPUS):
-    pytest.fail(f"tiny shakespeare not found at {CORPUS}; set JAXDL_TEXT_CORPUS to its path")
-  result = run_as_a_user("shakespeare_lstm", tmp_path, f"--data=text:{CORPUS}")
+def test_shakespeare_lstm_validation_loss(tmp_path, corpus, record_property):
+  result = run_as_a_user("shakespeare_lstm", tmp_path, f"--data=text:{corpus}")
   for key in ("val_loss", "test_loss"):
     record_property(key, round(result["final"][key], 4))
   record_property("train_s", round(result["train_s"], 1))
@@ -90,10 +93,8 @@ def test_captioner_bleu_on_held_out_images_and_beam_searched_captions(tmp_path, 
 
 
 @pytest.mark.slow
-def test_shakespeare_gpt_validation_loss(tmp_path, record_property):
-  if not os.path.isfile(CORPUS):
-    pytest.fail(f"tiny shakespeare not found at {CORPUS}; set JAXDL_TEXT_CORPUS to its path")
-  result = run_as_a_user("shakespeare_gpt", tmp_path, f"--data=text:{CORPUS}")
+def test_shakespeare_gpt_validation_loss(tmp_path, corpus, record_property):
+  result = run_as_a_user("shakespeare_gpt", tmp_path, f"--data=text:{corpus}")
   for key in ("val_loss", "test_loss"):
     record_property(key, round(result["final"][key], 4))
   assert result["final"]["val_loss"] <= 1.88
