@@ -8,7 +8,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt, Probability
-from jaxdl.nn.positional import LearnedPositional, sinusoidal
+from jaxdl.nn.positional import add_absolute
 from jaxdl.nn.transformer import Stack
 from jaxdl.registry import models
 
@@ -46,11 +46,7 @@ class BERT(nn.Module):
       raise ValueError(f"sequences of {tokens.shape[1]} tokens exceed context={self.context} (--model_args)")
     embed = nn.Embed(self.num_classes + 1, self.width, embedding_init=nn.initializers.normal(0.02),
                      dtype=self.dtype, name="token_embedding")
-    x = embed(tokens)
-    if self.positional == "learned":
-      x = LearnedPositional(self.context, name="position_embedding")(x)
-    elif self.positional == "sinusoidal":
-      x = x + sinusoidal(jnp.arange(tokens.shape[1]), self.width).astype(x.dtype)
+    x = add_absolute(embed(tokens), self.positional, jnp.arange(tokens.shape[1]), self.context)
     x = nn.LayerNorm(dtype=self.dtype, name="embedding_norm")(x)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     block = dict(num_heads=self.num_heads, dropout=self.dropout, pre_norm=self.pre_norm,

@@ -60,11 +60,7 @@ class GPT(nn.Module):
     positions = start[:, None] + jnp.arange(length)
     embed = nn.Embed(self.num_classes, self.width, embedding_init=nn.initializers.normal(0.02), dtype=self.dtype,
                      name="token_embedding")
-    x = embed(tokens)
-    if self.positional == "learned":
-      x = pos.LearnedPositional(self.context, name="position_embedding")(x, positions)
-    elif self.positional == "sinusoidal":
-      x = x + pos.sinusoidal(positions, self.width).astype(x.dtype)
+    x = pos.add_absolute(embed(tokens), self.positional, positions, self.context)
     bias = None
     if self.positional == "relative":
       keys = jnp.arange(length if carry is None else carry["key"].shape[2])

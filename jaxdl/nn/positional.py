@@ -26,6 +26,17 @@ class LearnedPositional(nn.Module):
     return x + jnp.take(table, positions, axis=0).astype(x.dtype)
 
 
+def add_absolute(x, kind: str, positions, max_length: int):
+  """x (..., T, D) plus its positions' encoding for an absolute `kind`: "learned" (a `LearnedPositional` named
+  position_embedding in the calling module; call this from a compact method) or "sinusoidal". Other kinds
+  (rope, relative) act inside attention: x comes back as it is."""
+  if kind == "learned":
+    return LearnedPositional(max_length, name="position_embedding")(x, positions)
+  if kind == "sinusoidal":
+    return x + sinusoidal(positions, x.shape[-1]).astype(x.dtype)
+  return x
+
+
 def rope(x, positions, base: float = 10_000.0):
   """Rotary position embedding of x (B, T, N, H) at `positions` (B, T) or (T,): each pair (x_i, x_{i+H/2}) is
   rotated by the angle position * base^(-2i/H), so that the dot product of a query at m and a key at n depends
