@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.nn.attention import MultiHeadAttention
+from jaxdl.nn.regularize import DropPath
 
 
 class MLP(nn.Module):
@@ -35,13 +36,15 @@ class Block(nn.Module):
 
   `__call__(x, cache, context)` -> (x, cache): `cache` is this layer's {"key", "value", "index"} or None;
   `context` = (mask, bias, memory, memory_mask, positions), the same for every layer. `is_causal`: the
-  self-attention is causal from position 0 (no cache; lets a fused kernel skip the masked half).
+  self-attention is causal from position 0 (no cache; lets a fused kernel skip the masked half). `drop_path`:
+  stochastic depth, each sublayer's output dropped for a whole example with that probability (ViT, Swin).
   """
 
   num_heads: int
   num_kv_heads: int | None = None
   mlp_ratio: float = 4.0
   dropout: float = 0.0
+  drop_path: float = 0.0
   pre_norm: bool = True
   cross: bool = False
   rope: bool = False
@@ -63,6 +66,7 @@ class Block(nn.Module):
       return norm(name)(x) if self.pre_norm else x
 
     def residual(x, out, name):
+      out = DropPath(self.drop_path, name=f"{name}_drop_path")(out, self.train)
       return x + out if self.pre_norm else norm(name)(x + out)
 
     out, cache = attention("attention")(sublayer_input(x, "attention"), mask=mask, bias=bias, positions=positions,
