@@ -17,6 +17,13 @@ def soft_cross_entropy(logits, targets, label_smoothing: float = 0.0):
   return optax.softmax_cross_entropy(logits, targets)
 
 
+def distillation_kl(student_logits, teacher_logits, temperature: float):
+  """Hinton et al.'s soft-target term tau^2 KL(softmax(t / tau) || softmax(s / tau)); shape (B,). The tau^2 keeps
+  its gradients on the scale of a cross-entropy's as tau grows."""
+  targets = jax.nn.softmax(teacher_logits / temperature)
+  return temperature ** 2 * optax.kl_divergence(jax.nn.log_softmax(student_logits / temperature), targets)
+
+
 def multiclass_hinge(logits, labels, margin: float = 1.0):
   """The notes' multiclass SVM loss L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin); shape (B,).
 

@@ -66,15 +66,19 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
 
 def attention_maps(config: Config, workdir: str, count: int = 4) -> str:
   """A PNG of what the best checkpoint attends to on the first `count` test examples (tasks with
-  `attention_maps(params, model_state, batch) -> (weights (B, outputs, inputs), output labels, input labels)`)."""
+  `attention_maps(params, model_state, batch, workdir) -> contract.AttentionMaps`)."""
   if not hasattr(registry.tasks.get(config.task), "attention_maps"):
     raise UsageError(f"--mode=attention_maps: task {config.task!r} has no attention to draw")
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
   split, examples = _first_examples(setup, count)
-  weights, rows, columns = setup.task.attention_maps(state.params, state.model_state, examples)
-  path = plots.heatmaps(os.path.join(workdir, "plots", "attention_maps.png"), weights, rows, columns,
-                        f"attention of step {step} on the first {len(rows)} {split} examples (rows: outputs)")
+  result = setup.task.attention_maps(state.params, state.model_state, examples, workdir)
+  path = os.path.join(workdir, "plots", "attention_maps.png")
+  title = f"attention of step {step} on the first {len(result.maps)} {split} examples"
+  if result.images is not None:
+    path = plots.overlays(path, result.images, result.maps, title, result.captions)
+  else:
+    path = plots.heatmaps(path, result.maps, result.row_labels, result.column_labels, f"{title} (rows: outputs)")
   return f"wrote {path}"
 
 

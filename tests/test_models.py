@@ -44,6 +44,23 @@ PINNED = {
     "wrn28_10": (32, 3, 10, 36_479_194),
     "fractalnet": (32, 3, 10, None),           # no reference count; the conv count is checked below
     "speedrun": (32, 3, 10, 1_972_504),        # airbench94's widths 64-256-256 (its net: ~1.97M)
+    # timm's vit_*_patch*_224, deit_*_distilled_patch16_224 and swin_*_patch4_window7_224
+    "vit": (224, 3, 1000, 86_567_656),         # ViT-B/16 by default
+    "vit_ti16": (224, 3, 1000, 5_717_416),
+    "vit_ti32": (224, 3, 1000, 6_131_560),
+    "vit_s16": (224, 3, 1000, 22_050_664),
+    "vit_s32": (224, 3, 1000, 22_878_952),
+    "vit_b16": (224, 3, 1000, 86_567_656),
+    "vit_b32": (224, 3, 1000, 88_224_232),
+    "vit_l16": (224, 3, 1000, 304_326_632),
+    "vit_l32": (224, 3, 1000, 306_535_400),
+    "deit_ti": (224, 3, 1000, 5_910_800),
+    "deit_s": (224, 3, 1000, 22_436_432),
+    "deit_b": (224, 3, 1000, 87_338_192),
+    "swin": (224, 3, 1000, 28_288_354),        # Swin-T by default
+    "swin_t": (224, 3, 1000, 28_288_354),
+    "swin_s": (224, 3, 1000, 49_606_258),
+    "swin_b": (224, 3, 1000, 87_768_224),
 }
 
 
@@ -186,7 +203,8 @@ def forward(name, model_args, side=32, channels=3):
   with matmul_conv.use("lax"):
     (out, new_state), eval_logits = train_and_eval(variables, x)
   logits, aux = out if isinstance(out, tuple) else (out, [])
-  assert len(aux) == (2 if name == "googlenet" else 0)  # GoogLeNet's auxiliary heads, in training only
+  # GoogLeNet's auxiliary heads and DeiT's distillation head, in training only
+  assert len(aux) == {"googlenet": 2, "deit_ti": 1, "deit_s": 1, "deit_b": 1}.get(name, 0)
   chex.assert_shape([logits, *aux, eval_logits], (2, 10))
   chex.assert_tree_all_finite((logits, aux, eval_logits))
   return variables, new_state
@@ -209,7 +227,9 @@ def test_full_size_forward_small_inputs(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in PINNED if PINNED[n][0] == 224])
 def test_full_size_forward_small_stem(name):
-  forward(name, "stem=small" if "stem" in args.parameters(models.get(name)) else "")
+  """32x32 (small stems; ViTs of 4 or 1 patches), but 224x224 for Swin, whose 7x7 windows need it."""
+  forward(name, "stem=small" if "stem" in args.parameters(models.get(name)) else "",
+          side=224 if name.startswith("swin") else 32)
 
 
 def test_a_network_on_matmul_convolutions_has_the_loss_and_gradients_of_lax(monkeypatch):
@@ -297,7 +317,7 @@ def test_speedrun_first_conv_whitens_its_init_batch_and_stays_fixed():
                                          "inception.GoogLeNet", "resnet.ResNet18", "resnet.ResNet34",
                                          "resnet.ResNet50", "resnet.ResNet101", "resnet.ResNet152",
                                          "resnet.WideResNet50_2", "resnet.ResNeXt50_32x4d", "densenet.DenseNet121",
-                                         "fractalnet.FractalNet"])
+                                         "fractalnet.FractalNet", "vit.ViT_B16", "vit.DeiT_S", "swin.SwinT"])
 def test_public_names_are_the_registered_models(public_name):
   """`jaxdl.models.<family>.<Name>` is what `--model` builds, so the 224x224 checks above cover it."""
   import importlib

@@ -18,11 +18,6 @@ from jaxdl.registry import datasets
 PAD, BOS, EOS, FIRST_SYMBOL = 0, 1, 2, 3
 
 
-def symbol_name(token: int) -> str:
-  """How a token reads on a plot: "<s>", "</s>", or the symbol's number (digits in the add task; 10 is "+")."""
-  return {PAD: "", BOS: "<s>", EOS: "</s>"}.get(token, str(token - FIRST_SYMBOL))
-
-
 def symbols_artifact(names: list[str]) -> dict[str, str]:
   """The `symbols.json` data artifact: every token id's name (PAD, BOS, EOS, then the symbols), which a sampler
   reads back to print decoded sequences as words."""

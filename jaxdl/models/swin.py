@@ -96,6 +96,8 @@ class PatchMerging(nn.Module):
 
   @nn.compact
   def __call__(self, x):
+    if x.shape[1] % 2 or x.shape[2] % 2:
+      raise InputShapeError(f"patch merging needs an even number of token rows and columns, got {x.shape[1:3]}")
     x = einops.rearrange(x, "b (h p) (w q) c -> b h w (q p c)", p=2, q=2)
     x = nn.LayerNorm(dtype=self.dtype, name="norm")(x)
     return nn.Dense(x.shape[-1] // 2, use_bias=False, dtype=self.dtype, name="reduction")(x)
@@ -140,7 +142,8 @@ class Swin(nn.Module):
       if stage < len(self.depths) - 1:
         x = PatchMerging(self.dtype, name=f"stage{stage}_merge")(x)          # (B, H/2, W/2, 2C)
     x = nn.LayerNorm(dtype=self.dtype, name="norm")(x).mean(axis=(1, 2))
-    return nn.Dense(self.num_classes, dtype=self.dtype, name="head")(x).astype(jnp.float32)
+    head = nn.Dense(self.num_classes, kernel_init=nn.initializers.zeros, dtype=self.dtype, name="head")
+    return head(x).astype(jnp.float32)  # zero-initialized: chance-level initial loss
 
 
 SwinT = functools.partial(Swin, embed_dim=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24))

@@ -55,7 +55,8 @@ class ViT(nn.Module):
 
   The position table is a (H/p, W/p, width) grid, interpolated when the image size differs from the one the
   model was initialized at. `distilled` (DeiT): a second head reads the distillation token; training returns
-  (class logits, distillation logits), eval their mean, as DeiT predicts at test time. `drop_path`: stochastic
+  (class logits, [distillation logits]) (the auxiliary-head convention of `jaxdl.tasks.classify`), eval their
+  mean, as DeiT predicts at test time. `drop_path`: stochastic
   depth of every block (one rate, so the layers can be one `nn.scan` body).
   """
 
@@ -72,11 +73,19 @@ class ViT(nn.Module):
   remat: bool = False
   dtype: Any = jnp.float32
 
+  @property
+  def num_prefix_tokens(self) -> int:
+    """Tokens before the patches: [class] (and [distillation]); what attention rollout reads."""
+    return 2 if self.distilled else 1
+
   @nn.compact
   def __call__(self, images, train: bool = False):
     x = PatchEmbedding(self.patch_size, self.width, self.dtype, name="patch_embedding")(images)
     batch, h, w, _ = x.shape                                                 # (B, H/p, W/p, D)
-    grid = self.param("position_embedding", nn.initializers.normal(0.02), (h, w, self.width))
+    if self.has_variable("params", "position_embedding"):  # read as stored: its grid may be another size's
+      grid = self.get_variable("params", "position_embedding")
+    else:
+      grid = self.param("position_embedding", nn.initializers.normal(0.02), (h, w, self.width))
     x = x + resize_positions(grid, (h, w)).astype(x.dtype)
     x = x.reshape(batch, h * w, self.width)                                  # (B, N, D)
     names = ("cls_token", "dist_token") if self.distilled else ("cls_token",)
@@ -89,11 +98,13 @@ class ViT(nn.Module):
                  drop_path=self.drop_path, pre_norm=True, dtype=self.dtype)
     x, _ = Stack(self.depth, block, self.scan, self.remat, train, name="encoder")(x)
     x = nn.LayerNorm(dtype=self.dtype, name="norm")(x)
-    logits = nn.Dense(self.num_classes, dtype=self.dtype, name="head")(x[:, 0]).astype(jnp.float32)
+    head = lambda name: nn.Dense(self.num_classes, kernel_init=nn.initializers.zeros, dtype=self.dtype,  # noqa: E731
+                                 name=name)  # zero-initialized, as in the paper: chance-level initial loss
+    logits = head("head")(x[:, 0]).astype(jnp.float32)
     if not self.distilled:
       return logits
-    distill = nn.Dense(self.num_classes, dtype=self.dtype, name="head_dist")(x[:, 1]).astype(jnp.float32)
-    return (logits, distill) if train else (logits + distill) / 2
+    distill = head("head_dist")(x[:, 1]).astype(jnp.float32)
+    return (logits, [distill]) if train else (logits + distill) / 2
 
 
 SIZES = {"tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12), "large": (1024, 24, 16)}

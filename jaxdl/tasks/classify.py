@@ -7,11 +7,14 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxdl.args import NonNegativeFloat, Probability
 from jaxdl import losses
+from jaxdl.analysis import rollout
 from jaxdl.errors import UsageError
 from jaxdl.registry import tasks
+from jaxdl.tasks.contract import AttentionMaps
 
 _LOSSES = ("cross_entropy", "hinge")
 
@@ -92,3 +95,27 @@ class Classify:
     picked = jnp.take_along_axis(probs, batch["label"][:, None], axis=-1)[:, 0]
     return {"loss": -jnp.log(jnp.maximum(picked, 1e-12)),  # the ensemble's negative log-likelihood
             "accuracy": (probs.argmax(-1) == batch["label"]).astype(jnp.float32)}
+
+  def attention_maps(self, params, model_state, batch, workdir: str) -> AttentionMaps:
+    """The class token's attention rollout over the image's patches (models with `num_prefix_tokens` class /
+    distillation tokens before the patch tokens: ViT, DeiT), captioned with label and prediction."""
+    del workdir
+    prefix = getattr(self.model, "num_prefix_tokens", None)
+    if prefix is None:
+      raise UsageError(f"--mode=attention_maps draws a class token's attention rollout; {type(self.model).__name__} "
+                       "has no class token")
+
+    @jax.jit
+    def flow(variables, images):
+      logits, state = self.model.apply(variables, images, train=False, mutable=["intermediates"])
+      return logits, rollout.attention_rollout(rollout.sown_layers(state["intermediates"]))[:, 0, prefix:]
+
+    images = np.asarray(batch["image"])
+    logits, maps = flow({"params": params, **model_state}, images)
+    _, height, width, _ = images.shape
+    rows = round(math.sqrt(maps.shape[1] * height / width))
+    maps = np.asarray(maps).reshape(len(images), rows, -1)
+    maps = maps / maps.max(axis=(1, 2), keepdims=True)
+    captions = tuple(f"label {y}, predicted {p}" for y, p in zip(np.asarray(batch["label"]),
+                                                                 np.asarray(logits).argmax(-1)))
+    return AttentionMaps(maps, images=images, captions=captions)

@@ -2,7 +2,7 @@
 
 A task owns its losses and metrics and sees its model only through `init`/`apply`. Batches are
 dicts whose keys the task reads (`image`, `label`, `tokens`, ...). The required members are in
-`Task`; `Sampler`, `CorpusMetrics` and `OwnsUpdate` are optional, and `gradients` / `optimizer` fill in their defaults.
+`Task`; `Sampler`, `CorpusMetrics`, `Student` and `OwnsUpdate` are optional, and `gradients` / `optimizer` fill in their defaults.
 
 A task that carries state from one step to the next (truncated BPTT) keeps it in the model_state collection
 `carry` and sets `consecutive_batches = True`, so that the loop feeds each batch row the data that follows
@@ -52,6 +52,19 @@ class Samples:
   captions: tuple[str, ...] = ()
 
 
+@dataclasses.dataclass(frozen=True)
+class AttentionMaps:
+  """What a task's `attention_maps(params, model_state, batch, workdir)` returns for `--mode=attention_maps`:
+  maps (N, rows, columns) in [0, 1], drawn as labelled matrices (`row_labels`, `column_labels`: one list per
+  map), or, with `images` (N, H, W, C), as heat over each image (a map is then the image's patch grid)."""
+
+  maps: np.ndarray
+  row_labels: tuple = ()
+  column_labels: tuple = ()
+  images: np.ndarray | None = None
+  captions: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class Sampler(Protocol):
   """Optional: a task that generates (text, images) serves `--mode=sample`."""
@@ -68,6 +81,15 @@ class CorpusMetrics(Protocol):
 
   def corpus_metrics(self, means: dict[str, float]) -> dict[str, float]:
     """A split's metrics from the means of `eval_fn`'s per-example values (e.g. n-gram counts -> BLEU)."""
+
+
+@runtime_checkable
+class Student(Protocol):
+  """Optional: a task that learns from a trained teacher (distillation). The setup loads the best checkpoint of
+  the run in `teacher` (a workdir) and sets `teacher_logits` (images -> the teacher's eval-mode logits)."""
+
+  teacher: str
+  teacher_logits: Callable | None
 
 
 @runtime_checkable

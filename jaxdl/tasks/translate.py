@@ -19,12 +19,12 @@ import optax
 
 from jaxdl import decode, metrics
 from jaxdl.args import NonNegativeInt, UnitInterval
-from jaxdl.data.sequences import BOS, EOS, PAD, symbol_name
+from jaxdl.data.sequences import BOS, EOS, PAD
 from jaxdl.data.source import read_artifact
 from jaxdl.errors import UsageError
 from jaxdl.models.seq2seq import decoder_inputs
 from jaxdl.registry import tasks
-from jaxdl.tasks.contract import Samples
+from jaxdl.tasks.contract import AttentionMaps, Samples
 
 
 def exact_match(predicted, target):
@@ -133,23 +133,24 @@ class Translate:
     captions = tuple(" ".join(o) for o in outputs)
     return Samples("\n".join(lines), np.asarray(examples["image"]) if "image" in examples else None, captions)
 
-  def attention_maps(self, params, model_state, batch) -> tuple[np.ndarray, list[list[str]], list[list[str]]]:
-    """Each greedily decoded token's attention over the source (B, T, S), with the decoded tokens (up to EOS)
-    and the source symbols as labels. The free-running pass reads back its own previous token, as greedy
-    decoding does."""
+  def attention_maps(self, params, model_state, batch, workdir: str) -> AttentionMaps:
+    """Each greedily decoded token's attention over the source (B, T, S), labelled with the decoded tokens (up
+    to EOS) and the source symbols in the words of the run's symbols.json. The free-running pass reads back
+    its own previous token, as greedy decoding does."""
     target = batch["target"]
     free = jnp.zeros(target.shape, bool).at[:, 0].set(True)
     logits, weights = self.model.apply({"params": params}, *self._inputs(batch), decoder_inputs(target), free)
     if weights is None:
       raise UsageError(f"--mode=attention_maps: {type(self.model).__name__} returns no single attention map")
+    names = json.loads(read_artifact(workdir, "symbols.json"))
     outputs = np.asarray(logits.argmax(-1)).tolist()
-    rows = [[symbol_name(t) for t in out[:out.index(EOS) + 1 if EOS in out else len(out)]] for out in outputs]
+    rows = [[names[t] for t in out[:out.index(EOS) + 1 if EOS in out else len(out)]] for out in outputs]
     if "source" in batch:
-      columns = [[symbol_name(t) for t in source[:n]] for source, n in zip(np.asarray(batch["source"]).tolist(),
-                                                                             np.asarray(batch["source_length"]))]
+      columns = [[names[t] for t in source[:n]] for source, n in zip(np.asarray(batch["source"]).tolist(),
+                                                                      np.asarray(batch["source_length"]))]
     else:  # an image's feature grid, position by position
       columns = [[str(i) for i in range(weights.shape[-1])]] * len(rows)
-    return np.asarray(weights), rows, columns
+    return AttentionMaps(np.asarray(weights), tuple(rows), tuple(columns))
 
   def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
     target = batch["target"]

@@ -46,6 +46,19 @@ def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
   return _save(fig, path, title)
 
 
+def overlays(path: str, images, maps, title: str, captions=()) -> str:
+  """Saves each image (N, H, W, C) in [0, 1] with its map (N, h, w) in [0, 1] stretched over it as heat."""
+  fig, axes = plt.subplots(1, len(images), figsize=(2.4 * len(images), 2.8), dpi=100, squeeze=False)
+  for i, (ax, img, m) in enumerate(zip(axes[0], images, maps)):
+    ax.axis("off")
+    ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
+    ax.imshow(m, cmap="jet", alpha=0.5, vmin=0, vmax=1, extent=(-0.5, img.shape[1] - 0.5, img.shape[0] - 0.5, -0.5),
+              interpolation="bilinear")
+    if captions:
+      ax.set_title(captions[i], fontsize=8)
+  return _save(fig, path, title)
+
+
 def power_law(path: str, n, loss, labels, fit: dict) -> str:
   """Losses against parameter counts on log-log axes, with the fitted (N_c / N)^alpha."""
   n = np.asarray(n, float)

@@ -1,21 +1,26 @@
 """Builds a run's pieces (data, model, task, optimizer, devices) from a Config, by registry name."""
 
 import dataclasses
+import os
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 import jaxdl.models  # noqa: F401  (registers the model families)
 import jaxdl.tasks  # noqa: F401  (registers the tasks)
 from jaxdl import args, data, optim, parallel, registry
-from jaxdl.config import Config
+from jaxdl.config import Config, load_flagfile
 from jaxdl.data import augment
 from jaxdl.data.source import Dataset
 from jaxdl.errors import UsageError
 from jaxdl.nn import matmul_conv
 from jaxdl.tasks import contract
+from jaxdl.train import state as state_lib
+from jaxdl.train.checkpoint import Checkpoints
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 
@@ -66,6 +71,34 @@ def build_optimizer(config: Config) -> optax.GradientTransformation:
                       accumulate_steps=config.grad_accum_steps, **optim.optimizer_args(config.optim, config.optim_args))
 
 
+def load_teacher(run_dir: str, dataset: Dataset) -> Callable:
+  """images -> eval-mode logits of the best checkpoint (by its own validation monitor) of the jaxdl run in
+  `run_dir`, rebuilt from its flags.txt; its parameters are read onto the default device."""
+  path = os.path.join(run_dir, "flags.txt")
+  if not os.path.isfile(path):
+    raise UsageError(f"--task_args teacher={run_dir}: no jaxdl run there (no flags.txt); train the teacher first")
+  config = load_flagfile(path)
+  task = build_task(config, dataset.num_classes)
+  if not hasattr(task, "logits"):
+    raise UsageError(f"--task_args teacher={run_dir}: its task {config.task!r} is not a classifier")
+  taught = data.load(config.data, config.data_args, config.seed).example_shapes.get("image")
+  if taught != dataset.example_shapes.get("image"):
+    raise UsageError(f"--task_args teacher={run_dir} learned from {taught} images (--data={config.data} "
+                     f"--data_args={config.data_args}); this run's are {dataset.example_shapes.get('image')}")
+  sample = dataset.splits["train"].read(np.arange(1))
+  create = lambda rng: state_lib.create(task, build_optimizer(config), rng, sample)  # noqa: E731
+  device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
+                          jax.eval_shape(create, jax.random.PRNGKey(0)))
+  ckpt = Checkpoints(os.path.join(run_dir, "checkpoints"), config.keep_checkpoints, f"val_{task.monitor}",
+                     task.monitor_mode, create=False)
+  try:
+    state, _ = ckpt.restore(ckpt.best_step() or ckpt.latest_step(), abstract)
+  finally:
+    ckpt.close()
+  return lambda images: task.logits(state.params, state.model_state, {"image": images})
+
+
 def _check_consecutive(config: Config, dataset: Dataset) -> None:
   """A task that carries state across steps needs windows of one stream and a carry of the global batch."""
   train = dataset.splits["train"]
@@ -94,6 +127,8 @@ def build(config: Config) -> Setup:
                      f"examples of --data={config.data}")
   strategy = parallel.create(config.parallel_mode, config.mesh, config.batch_size)
   task = build_task(config, dataset.num_classes, strategy.axis_name)
+  if isinstance(task, contract.Student):
+    task = dataclasses.replace(task, teacher_logits=load_teacher(task.teacher, dataset))
   if getattr(task, "consecutive_batches", False):
     _check_consecutive(config, dataset)
   return Setup(dataset=dataset, task=task, tx=contract.optimizer(task, build_optimizer(config)), parallel=strategy,

@@ -106,7 +106,7 @@ class TinyCifar(tfds.core.GeneratorBasedBuilder):
 
 
 @pytest.mark.parametrize("runs", [
-    [("cifar10_speedrun", "widths=(8,16,16)")],
+    [("cifar10_speedrun", "widths=(8,16,16)"), ("cifar10_vit", "patch_size=8,width=16,depth=1,num_heads=2")],
     pytest.param([("cifar10_resnet18", "stem=small,width=4,stage_sizes=(1,1)")], marks=pytest.mark.slow),
 ], ids=["speedrun", "resnet18"])
 def test_cifar10_experiments_run_on_a_cifar_shaped_set(tmp_path, runs):

@@ -32,3 +32,16 @@ def sinusoidal(positions, dim):
       if i + 1 < dim:
         out[p, i + 1] = np.cos(pos / 10000 ** (i / dim))
   return out
+
+
+def attention_rollout(layers):
+  """Abnar & Zuidema's rollout, one example at a time: R = prod_l normalize(mean_heads(A_l) + I), last layer
+  on the left."""
+  out = []
+  for b in range(layers[0].shape[0]):
+    r = np.eye(layers[0].shape[-1])
+    for weights in layers:
+      a = weights[b].mean(axis=0) + np.eye(weights.shape[-1])
+      r = (a / a.sum(axis=1, keepdims=True)) @ r
+    out.append(r)
+  return np.stack(out)
