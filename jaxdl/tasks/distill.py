@@ -35,8 +35,6 @@ class Distill(Classify):
 
   def __post_init__(self):
     super().__post_init__()
-    if not self.teacher:
-      raise UsageError("--task=distill needs --task_args=teacher=RUN_DIR (a trained jaxdl classifier's workdir)")
     if self.kind not in _KINDS:
       raise UsageError(f"--task_args kind={self.kind!r}; choose one of: {', '.join(_KINDS)}")
 
@@ -49,6 +47,8 @@ class Distill(Classify):
                                                                              self.temperature)
 
   def loss_fn(self, params, model_state, batch, rng):
+    if self.teacher_logits is None:
+      raise UsageError("--task=distill needs --task_args=teacher=RUN_DIR (a trained jaxdl classifier's workdir)")
     variables = {"params": params, **model_state}
     out, new_state = self.model.apply(variables, batch["image"], train=True, rngs={"dropout": rng},
                                       mutable=list(model_state))

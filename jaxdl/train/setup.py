@@ -127,7 +127,10 @@ def build(config: Config) -> Setup:
                      f"examples of --data={config.data}")
   strategy = parallel.create(config.parallel_mode, config.mesh, config.batch_size)
   task = build_task(config, dataset.num_classes, strategy.axis_name)
-  if isinstance(task, contract.Student):
+  if isinstance(task, contract.Student) and task.teacher_logits is None:
+    if not task.teacher:
+      raise UsageError(f"--task={config.task} needs --task_args=teacher=RUN_DIR (a trained jaxdl classifier's "
+                       "workdir)")
     task = dataclasses.replace(task, teacher_logits=load_teacher(task.teacher, dataset))
   if getattr(task, "consecutive_batches", False):
     _check_consecutive(config, dataset)

@@ -62,7 +62,7 @@ def test_soft_distillation_is_tau_squared_kl_at_temperature():
 
 def test_distill_settings_are_checked():
   with pytest.raises(UsageError, match="needs --task_args=teacher=RUN_DIR"):
-    Distill(None, 4)
+    Distill(None, 4).loss_fn({}, {}, {"image": np.zeros((1, 8, 8, 1))}, None)
   with pytest.raises(UsageError, match="kind='warm'; choose one of: hard, soft"):
     Distill(None, 4, teacher="x", kind="warm")
 
@@ -86,6 +86,8 @@ def test_a_deit_student_learns_from_a_resnet_run_and_its_attention_is_drawn(tmp_
   with pytest.raises(UsageError, match="has no class token"):
     modes.attention_maps(teacher, str(tmp_path / "teacher"))
   missing = dataclasses.replace(student, task_args=f"teacher={tmp_path / 'none'}")
+  with pytest.raises(UsageError, match="needs --task_args=teacher=RUN_DIR"):
+    loop.train_and_evaluate(dataclasses.replace(student, task_args="kind=soft"), str(tmp_path / "other"))
   with pytest.raises(UsageError, match="no jaxdl run there"):
     loop.train_and_evaluate(missing, str(tmp_path / "other"))
   with pytest.raises(UsageError, match=r"learned from \(8, 8, 1\) images .* this run's are \(16, 16, 1\)"):

@@ -1,0 +1,87 @@
+"""PyTorch eager peer of `bench/gpt_step.py`: nanoGPT's character model (4 layers, 4 heads, width 128, context
+64, batch 12, vocabulary 65, no dropout, tied head, AdamW) timed per training step on random tokens.
+
+Its own requirements, never installed by `make run` or `make test`:
+
+  python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install -r bench/peers/requirements.txt
+  /tmp/torchvenv/bin/python bench/peers/torch_gpt_step.py [--steps=100] [--threads=2]
+
+Prints one JSON line: ms per step (the best of 3 timed loops, after 10 warm-up steps).
+"""
+
+import argparse
+import json
+import math
+import time
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Block(nn.Module):
+  def __init__(self, width, heads):
+    super().__init__()
+    self.heads = heads
+    self.ln_1, self.ln_2 = nn.LayerNorm(width), nn.LayerNorm(width)
+    self.qkv, self.proj = nn.Linear(width, 3 * width), nn.Linear(width, width)
+    self.fc, self.out = nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
+
+  def forward(self, x):
+    b, t, c = x.shape
+    q, k, v = self.qkv(self.ln_1(x)).split(c, dim=2)
+    q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).contiguous().view(b, t, c)
+    x = x + self.proj(y)
+    return x + self.out(F.gelu(self.fc(self.ln_2(x)), approximate="tanh"))
+
+
+class GPT(nn.Module):
+  def __init__(self, vocab=65, context=64, width=128, layers=4, heads=4):
+    super().__init__()
+    self.tokens, self.positions = nn.Embedding(vocab, width), nn.Embedding(context, width)
+    self.blocks = nn.ModuleList(Block(width, heads) for _ in range(layers))
+    self.ln_f = nn.LayerNorm(width)
+    self.head = nn.Linear(width, vocab, bias=False)
+    self.head.weight = self.tokens.weight
+
+  def forward(self, idx, targets):
+    x = self.tokens(idx) + self.positions(torch.arange(idx.shape[1]))
+    for block in self.blocks:
+      x = block(x)
+    logits = self.head(self.ln_f(x))
+    return F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("--steps", type=int, default=100)
+  parser.add_argument("--threads", type=int, default=2)
+  args = parser.parse_args()
+  torch.set_num_threads(args.threads)
+  torch.manual_seed(0)
+  model = GPT()
+  opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+  x, y = torch.randint(0, 65, (12, 64)), torch.randint(0, 65, (12, 64))
+
+  def step():
+    loss = model(x, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss
+
+  for _ in range(10):
+    step()
+  best = math.inf
+  for _ in range(3):
+    start = time.perf_counter()
+    for _ in range(args.steps):
+      step()
+    best = min(best, (time.perf_counter() - start) / args.steps)
+  print(json.dumps({"benchmark": "torch_gpt_step", "torch": torch.__version__, "threads": args.threads,
+                    "batch_size": 12, "context": 64, "ms_per_step": round(best * 1e3, 1)}))
+
+
+if __name__ == "__main__":
+  main()
