@@ -1,7 +1,6 @@
 """ViT, DeiT and Swin: patch embedding, position interpolation, the distillation heads, Swin's windows, shifted
 masks and relative positions, attention rollout, and the summary's attention multiply-adds."""
 
-import einops
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdl.args import PositiveInt, Probability
+from jaxdl.args import PositiveFloat, PositiveInt, Probability
 from jaxdl.errors import InputShapeError
 from jaxdl.models.vit import PatchEmbedding
 from jaxdl.nn.attention import MultiHeadAttention
@@ -62,7 +62,7 @@ class SwinBlock(nn.Module):
   num_heads: int
   window: int
   shift: int = 0
-  mlp_ratio: float = 4.0
+  mlp_ratio: PositiveFloat = 4.0
   drop_path: float = 0.0
   train: bool = False
   dtype: Any = jnp.float32
@@ -116,7 +116,7 @@ class Swin(nn.Module):
   depths: Sequence[PositiveInt] = (2, 2, 6, 2)
   num_heads: Sequence[PositiveInt] = (3, 6, 12, 24)
   window: PositiveInt = 7
-  mlp_ratio: float = 4.0
+  mlp_ratio: PositiveFloat = 4.0
   drop_path: Probability = 0.0
   num_classes: PositiveInt = 1000
   dtype: Any = jnp.float32

@@ -13,8 +13,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxdl.args import PositiveInt, Probability
+from jaxdl.args import PositiveFloat, PositiveInt, Probability
 from jaxdl.errors import InputShapeError
+from jaxdl.nn.layers import Conv
 from jaxdl.nn.transformer import Stack
 from jaxdl.registry import models
 
@@ -38,7 +39,7 @@ class PatchEmbedding(nn.Module):
     if h % self.patch_size or w % self.patch_size:
       raise InputShapeError(f"{h}x{w} images do not split into {self.patch_size}x{self.patch_size} patches")
     p = self.patch_size
-    return nn.Conv(self.features, (p, p), strides=p, padding="VALID", dtype=self.dtype, name="proj")(images)
+    return Conv(self.features, (p, p), strides=p, padding="VALID", dtype=self.dtype, name="proj")(images)
 
 
 def resize_positions(table, grid: tuple[int, int]):
@@ -64,7 +65,7 @@ class ViT(nn.Module):
   width: PositiveInt = 768
   depth: PositiveInt = 12
   num_heads: PositiveInt = 12
-  mlp_ratio: float = 4.0
+  mlp_ratio: PositiveFloat = 4.0
   num_classes: PositiveInt = 1000
   dropout: Probability = 0.0
   drop_path: Probability = 0.0
