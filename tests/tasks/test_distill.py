@@ -67,12 +67,12 @@ def test_distill_settings_are_checked():
     Distill(None, 4, teacher="x", kind="warm")
 
 
-def test_a_deit_student_learns_from_a_resnet_run_and_its_attention_is_drawn(tmp_path):
-  """Teacher: a few steps of a narrow ResNet; student: a tiny DeiT reading that run's best checkpoint. Then
+def test_a_deit_student_learns_from_a_teacher_run_and_its_attention_is_drawn(tmp_path):
+  """Teacher: a few steps of a small MLP (the slow test_experiments one is a digits ResNet18); student: a tiny DeiT reading that run's best checkpoint. Then
   `--mode=attention_maps` draws the student's class-token rollout and `--mode=summary` tables it."""
   common = dict(data="digits", data_args="image_size=8", batch_size=16, steps=4, log_every=2, eval_every=2,
                 checkpoint_every=2)
-  teacher = Config(model="resnet18", model_args="stem=small,width=4,stage_sizes=(1,1)", **common)
+  teacher = Config(model="mlp", model_args="depth=1,width=16", **common)
   loop.train_and_evaluate(teacher, str(tmp_path / "teacher"))
   student = Config(model="vit", model_args="patch_size=2,width=16,depth=1,num_heads=2,distilled=true",
                    task="distill", task_args=f"teacher={tmp_path / 'teacher'},kind=soft", optim="adamw", lr=1e-3,
