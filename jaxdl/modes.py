@@ -60,7 +60,7 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
   if samples.images is None:
     return samples.text
   path = plots.image_grid(os.path.join(workdir, "plots", "samples.png"), samples.images,
-                          f"samples of step {step}", columns=4, captions=samples.captions)
+                          f"samples of step {step}", columns=samples.columns, captions=samples.captions)
   return f"{samples.text}\nwrote {path}"
 
 

@@ -110,6 +110,20 @@ SEQUENCE = {
 }
 
 
+# Denoisers (x, t, labels) -> eps: name -> (model_args, image side, channels, classes, parameter count).
+D = 384  # DiT-S/2 on 32x32x4 latents with 1,000 classes: patch embedding, 256-frequency step MLP, labels and the
+# null label, 12 blocks (attention, 4x MLP, adaLN's six modulations), final adaLN and head (no learned sigma).
+DENOISERS = {
+    # Ho et al.'s CIFAR-10 U-Net (channels 128, x(1,2,2,2), 2 blocks, attention at 16x16): 35,746,307, the
+    # count of the released ddpm-cifar10-32 weights
+    "unet": ("channels=128,multipliers=(1,2,2,2),attention_levels=(1,)", 32, 3, 10, 35_746_307, False),
+    "dit": ("patch_size=2,width=384,depth=12,num_heads=6", 32, 4, 1000,
+            (4 * 4 * D + D) + (256 * D + D + D * D + D) + 1001 * D
+            + 12 * (4 * (D * D + D) + (D * 4 * D + 4 * D) + (4 * D * D + D) + (D * 6 * D + 6 * D))
+            + (D * 2 * D + 2 * D) + (D * 16 + 16), True),
+}
+
+
 def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
   """GPT-2 small (12 layers, 12 heads, width 768, context 1024, vocabulary 50,257, tied head): 124,439,808
   parameters. bench/gpt_mfu.py's FLOPs per token: 6 per parameter outside the 1024 x 768 position table plus
@@ -121,7 +135,7 @@ def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
 
 
 def test_every_registered_model_is_pinned():
-  assert sorted([*PINNED, *SEQUENCE]) == models.names()
+  assert sorted([*PINNED, *SEQUENCE, *DENOISERS]) == models.names()
 
 
 @pytest.mark.parametrize("name", sorted(SEQUENCE))
@@ -134,6 +148,18 @@ def test_sequence_model_parameter_count_and_output_shape(name):
   out = jax.eval_shape(model.apply, variables, *inputs)
   logits = out[0] if isinstance(out, tuple) else out  # (logits, carry or attention), or logits alone
   assert logits.shape == (*inputs[-1].shape, VOCAB)
+
+
+@pytest.mark.parametrize("name", sorted(DENOISERS))
+def test_denoiser_parameter_count_and_output_shape(name):
+  model_args, side, channels, classes, expected, labelled = DENOISERS[name]
+  cls = models.get(name)
+  model = cls(num_classes=classes, **args.parse(model_args, cls, "model_args"))
+  x = jax.ShapeDtypeStruct((2, side, side, channels), jnp.float32)
+  inputs = (x, jax.ShapeDtypeStruct((2,), jnp.int32), jax.ShapeDtypeStruct((2,), jnp.int32) if labelled else None)
+  variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), *inputs)
+  assert count(variables["params"]) == expected
+  assert jax.eval_shape(model.apply, variables, *inputs).shape == x.shape
 
 
 @pytest.mark.parametrize("name", [n for n, p in PINNED.items() if p[3] is not None])

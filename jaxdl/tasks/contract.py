@@ -2,7 +2,8 @@
 
 A task owns its losses and metrics and sees its model only through `init`/`apply`. Batches are
 dicts whose keys the task reads (`image`, `label`, `tokens`, ...). The required members are in
-`Task`; `Sampler`, `CorpusMetrics`, `Student` and `OwnsUpdate` are optional, and `gradients` / `optimizer` fill in their defaults.
+`Task`; `Sampler`, `CorpusMetrics`, `Student`, `Judged`, `FinalMetrics` and `OwnsUpdate` are optional, and
+`gradients` / `optimizer` fill in their defaults.
 
 A task that carries state from one step to the next (truncated BPTT) keeps it in the model_state collection
 `carry` and sets `consecutive_batches = True`, so that the loop feeds each batch row the data that follows
@@ -45,11 +46,12 @@ class Task(Protocol):
 @dataclasses.dataclass(frozen=True)
 class Samples:
   """What a sampler returns: text to print and, optionally, images (N, H, W, C) in [0, 1] that `--mode=sample`
-  draws into plots/samples.png, each with its caption under it."""
+  draws into plots/samples.png, `columns` to a row, each with its caption under it."""
 
   text: str
   images: np.ndarray | None = None
   captions: tuple[str, ...] = ()
+  columns: int = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +92,26 @@ class Student(Protocol):
 
   teacher: str
   teacher_logits: Callable | None
+
+
+@runtime_checkable
+class Judged(Protocol):
+  """Optional: a generator whose samples a trained classifier scores. With `judge` (a jaxdl classifier run's
+  workdir) the setup loads that run's best checkpoint and sets `judge_fn` (images -> (logits, penultimate
+  features))."""
+
+  judge: str
+  judge_fn: Callable | None
+
+
+@runtime_checkable
+class FinalMetrics(Protocol):
+  """Optional: metrics of the trained model that no mean of per-example values gives (the quality of a set of
+  samples); the loop computes them once after training and adds them to summary.json's `final`."""
+
+  def final_metrics(self, params, model_state: dict, dataset, rng: jax.Array) -> dict[str, float]:
+    """`dataset`: the run's `jaxdl.data.source.Dataset` (its test split is what samples are compared with,
+    for the report only: nothing is chosen by it)."""
 
 
 @runtime_checkable

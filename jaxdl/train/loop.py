@@ -223,6 +223,10 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
       final = {}
     if not final:  # nothing left to train (a finished run asked again), or the best state restored
       final = evaluate(setup, eval_step, state, config.batch_size)
+    if isinstance(task, contract.FinalMetrics):
+      trained = parallel.to_global(state)
+      final = {**final, **task.final_metrics(trained.params, trained.model_state, dataset,
+                                             jax.random.PRNGKey(config.seed))}
   finally:
     bar.close()
     writer.close()

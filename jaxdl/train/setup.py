@@ -13,6 +13,7 @@ import optax
 import jaxdl.models  # noqa: F401  (registers the model families)
 import jaxdl.tasks  # noqa: F401  (registers the tasks)
 from jaxdl import args, data, optim, parallel, registry
+from jaxdl.analysis import features
 from jaxdl.config import Config, load_flagfile
 from jaxdl.data import augment
 from jaxdl.data.source import Dataset
@@ -71,19 +72,20 @@ def build_optimizer(config: Config) -> optax.GradientTransformation:
                       accumulate_steps=config.grad_accum_steps, **optim.optimizer_args(config.optim, config.optim_args))
 
 
-def load_teacher(run_dir: str, dataset: Dataset) -> Callable:
-  """images -> eval-mode logits of the best checkpoint (by its own validation monitor) of the jaxdl run in
-  `run_dir`, rebuilt from its flags.txt; its parameters are read onto the default device."""
+def load_classifier(run_dir: str, dataset: Dataset, role: str):
+  """(task, state) of the best checkpoint (by its own validation monitor) of the jaxdl classifier run in
+  `run_dir`, rebuilt from its flags.txt, its parameters on the default device; `role` (teacher, judge) names the
+  --task_args key in errors. The run must have learned from images of this dataset's shape."""
   path = os.path.join(run_dir, "flags.txt")
   if not os.path.isfile(path):
-    raise UsageError(f"--task_args teacher={run_dir}: no jaxdl run there (no flags.txt); train the teacher first")
+    raise UsageError(f"--task_args {role}={run_dir}: no jaxdl run there (no flags.txt); train the {role} first")
   config = load_flagfile(path)
   task = build_task(config, dataset.num_classes)
   if not hasattr(task, "logits"):
-    raise UsageError(f"--task_args teacher={run_dir}: its task {config.task!r} is not a classifier")
+    raise UsageError(f"--task_args {role}={run_dir}: its task {config.task!r} is not a classifier")
   taught = data.load(config.data, config.data_args, config.seed).example_shapes.get("image")
   if taught != dataset.example_shapes.get("image"):
-    raise UsageError(f"--task_args teacher={run_dir} learned from {taught} images (--data={config.data} "
+    raise UsageError(f"--task_args {role}={run_dir} learned from {taught} images (--data={config.data} "
                      f"--data_args={config.data_args}); this run's are {dataset.example_shapes.get('image')}")
   sample = dataset.splits["train"].read(np.arange(1))
   create = lambda rng: state_lib.create(task, build_optimizer(config), rng, sample)  # noqa: E731
@@ -96,7 +98,21 @@ def load_teacher(run_dir: str, dataset: Dataset) -> Callable:
     state, _ = ckpt.restore(ckpt.best_step() or ckpt.latest_step(), abstract)
   finally:
     ckpt.close()
+  return task, state
+
+
+def load_teacher(run_dir: str, dataset: Dataset) -> Callable:
+  """images -> eval-mode logits of the classifier run in `run_dir` (distillation's teacher)."""
+  task, state = load_classifier(run_dir, dataset, "teacher")
   return lambda images: task.logits(state.params, state.model_state, {"image": images})
+
+
+def load_judge(run_dir: str, dataset: Dataset) -> Callable:
+  """images -> (eval-mode logits, penultimate features) of the classifier run in `run_dir`, jitted (what scores
+  a generator's samples)."""
+  task, state = load_classifier(run_dir, dataset, "judge")
+  variables = {"params": state.params, **state.model_state}
+  return jax.jit(lambda images: features.penultimate(task.model, variables, images, train=False))
 
 
 def _check_consecutive(config: Config, dataset: Dataset) -> None:
@@ -132,6 +148,8 @@ def build(config: Config) -> Setup:
       raise UsageError(f"--task={config.task} needs --task_args=teacher=RUN_DIR (a trained jaxdl classifier's "
                        "workdir)")
     task = dataclasses.replace(task, teacher_logits=load_teacher(task.teacher, dataset))
+  if isinstance(task, contract.Judged) and task.judge and task.judge_fn is None:
+    task = dataclasses.replace(task, judge_fn=load_judge(task.judge, dataset))
   if getattr(task, "consecutive_batches", False):
     _check_consecutive(config, dataset)
   return Setup(dataset=dataset, task=task, tx=contract.optimizer(task, build_optimizer(config)), parallel=strategy,

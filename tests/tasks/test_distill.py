@@ -68,7 +68,8 @@ def test_distill_settings_are_checked():
 
 
 def test_a_deit_student_learns_from_a_teacher_run_and_its_attention_is_drawn(tmp_path):
-  """Teacher: a few steps of a small MLP (the slow test_experiments one is a digits ResNet18); student: a tiny DeiT reading that run's best checkpoint. Then
+  """Teacher: a few steps of a small MLP (the slow test_experiments one is a digits ResNet18); student: a tiny
+  DeiT reading that run's best checkpoint. Then
   `--mode=attention_maps` draws the student's class-token rollout and `--mode=summary` tables it."""
   common = dict(data="digits", data_args="image_size=8", batch_size=16, steps=4, log_every=2, eval_every=2,
                 checkpoint_every=2)

@@ -1,0 +1,167 @@
+"""Denoising diffusion on images (Ho et al., 2020): train a denoiser on L_simple, sample with DDPM's ancestral
+sampler or DDIM (Song et al., 2021), optionally class-conditional with classifier-free guidance (Ho & Salimans,
+2022).
+
+The denoiser is any registered model called as `model(x, t, labels=None, train=False) -> eps` (`unet`, `dit`);
+the formulas live in `jaxdl.diffusion`. Images in [0, 1] are mapped to [-1, 1] (the scale the schedules assume)
+and back for the sample grid.
+"""
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdl import diffusion
+from jaxdl.analysis.frechet import frechet_distance
+from jaxdl.args import NonNegativeFloat, PositiveInt, Probability, UnitInterval
+from jaxdl.errors import UsageError
+from jaxdl.registry import tasks
+from jaxdl.tasks.contract import Samples
+
+_SAMPLERS = ("ddpm", "ddim")
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleOptions:
+  """--mode=sample draws the task's own settings (--task_args sampler, sample_steps, eta, guidance)."""
+
+
+@tasks.register("diffusion")
+@dataclasses.dataclass(frozen=True)
+class Diffusion:
+  """`schedule` linear|cosine over `steps` noise steps. `conditional`: the denoiser sees the label, dropped to
+  "no label" with probability `label_dropout` in training so that one network is both models classifier-free
+  guidance mixes with weight `guidance` (w) at sampling. `sampler` ddpm (every step) or ddim (`sample_steps`
+  of them, stochasticity `eta`); `samples` images per --mode=sample grid. With `judge`, `quality_samples`
+  samples are scored after training (`final_metrics`)."""
+
+  model: nn.Module
+  num_classes: int
+  schedule: str = "linear"
+  steps: PositiveInt = 1000
+  conditional: bool = False
+  label_dropout: Probability = 0.1
+  sampler: str = "ddpm"
+  sample_steps: PositiveInt = 50
+  eta: UnitInterval = 0.0
+  guidance: NonNegativeFloat = 0.0
+  samples: PositiveInt = 20
+  judge: str = ""  # a jaxdl classifier run that scores samples after training
+  quality_samples: PositiveInt = 1000
+  judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
+
+  train_metrics = ("loss",)
+  monitor = "loss"  # validation L_simple picks the best checkpoint
+  monitor_mode = "min"
+
+  def __post_init__(self):
+    if self.schedule not in diffusion.SCHEDULES:
+      raise UsageError(f"--task_args schedule={self.schedule!r}; choose one of: {', '.join(diffusion.SCHEDULES)}")
+    if self.sampler not in _SAMPLERS:
+      raise UsageError(f"--task_args sampler={self.sampler!r}; choose one of: {', '.join(_SAMPLERS)}")
+    if self.sampler == "ddim" and self.sample_steps > self.steps:
+      raise UsageError(f"--task_args sample_steps={self.sample_steps} exceeds the {self.steps} noise steps")
+    if self.guidance and not self.conditional:
+      raise UsageError("--task_args guidance needs conditional=true (it mixes the conditional and unconditional "
+                       "noise predictions)")
+
+  @property
+  def noise_schedule(self) -> diffusion.Schedule:
+    return diffusion.SCHEDULES[self.schedule](self.steps)
+
+  def init(self, rng, batch) -> dict[str, Any]:
+    params_rng, dropout_rng = jax.random.split(rng)
+    x = batch["image"]
+    labels = batch["label"] if self.conditional else None
+    return dict(self.model.init({"params": params_rng, "dropout": dropout_rng}, x,
+                                jnp.zeros(x.shape[:1], jnp.int32), labels))
+
+  def expected_initial_loss(self) -> float:
+    """A denoiser that predicts zero noise (the zero-initialized heads) scores E||eps||^2 per pixel = 1."""
+    return 1.0
+
+  def _eps_fn(self, params, labels, train=False, rng=None):
+    return lambda x, t: self.model.apply({"params": params}, x, t, labels, train=train,
+                                         rngs={"dropout": rng} if train else None)
+
+  def loss_fn(self, params, model_state, batch, rng):
+    del model_state
+    drop_rng, noise_rng, dropout_rng = jax.random.split(rng, 3)
+    labels = None
+    if self.conditional:
+      dropped = jax.random.bernoulli(drop_rng, self.label_dropout, batch["label"].shape)
+      labels = jnp.where(dropped, self.num_classes, batch["label"])
+    x0 = 2 * batch["image"] - 1
+    loss = diffusion.simple_loss(self._eps_fn(params, labels, True, dropout_rng), self.noise_schedule, x0,
+                                 noise_rng).mean()
+    return loss, ({"loss": loss}, {})
+
+  def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
+    """L_simple per example with a fixed draw of (t, noise) per batch row, so that every evaluation of a split
+    sees the same noise and checkpoints compare fairly."""
+    del model_state
+    labels = batch["label"] if self.conditional else None
+    x0 = 2 * batch["image"] - 1
+    return {"loss": diffusion.simple_loss(self._eps_fn(params, labels), self.noise_schedule, x0,
+                                          jax.random.PRNGKey(0))}
+
+  def generate(self, params, rng, shape, labels=None):
+    """Images in [0, 1] (shape (N, H, W, C)) from the task's sampler, guided when `guidance` > 0."""
+    schedule = self.noise_schedule
+    if labels is None:
+      eps_fn = self._eps_fn(params, None)
+    elif self.guidance:
+      def conditional(x, t, y):
+        return self.model.apply({"params": params}, x, t, y)
+      eps_fn = diffusion.classifier_free(conditional, labels, self.num_classes, self.guidance)
+    else:
+      eps_fn = self._eps_fn(params, labels)
+    if self.sampler == "ddim":
+      x = diffusion.ddim_sample(eps_fn, schedule, shape, rng, self.sample_steps, self.eta)
+    else:
+      x = diffusion.ddpm_sample(eps_fn, schedule, shape, rng)
+    return jnp.clip((x + 1) / 2, 0.0, 1.0)
+
+  def sample_fn(self, params, model_state, rng, workdir: str, options: SampleOptions = SampleOptions(),
+                examples=None) -> Samples:
+    """`samples` images; a conditional model draws labels 0, 1, ... in turn, one class per grid column."""
+    del model_state, workdir, options
+    shape = (self.samples, *examples["image"].shape[1:])
+    labels = jnp.arange(self.samples) % self.num_classes if self.conditional else None
+    images = np.asarray(jax.jit(self.generate, static_argnums=2)(params, rng, shape, labels))
+    how = "DDPM, every step" if self.sampler == "ddpm" else f"DDIM, {self.sample_steps} steps, eta {self.eta}"
+    guided = f", guidance w={self.guidance}" if self.guidance else ""
+    captions = tuple(f"label {y}" for y in np.asarray(labels)) if labels is not None else ()
+    return Samples(f"{self.samples} samples ({how}{guided})", images, captions,
+                   columns=min(self.samples, self.num_classes if self.conditional else 8))
+
+  def final_metrics(self, params, model_state, dataset, rng) -> dict[str, float]:
+    """With a judge: `frechet_distance` between the judge's penultimate features of `quality_samples` samples
+    and of the test split, and for a conditional model `label_accuracy`, how often the judge classifies a
+    sample as the label it was drawn for (labels 0, 1, ... in turn)."""
+    del model_state
+    if self.judge_fn is None:
+      return {}
+    test = dataset.splits["test"]
+    real = test.read(np.arange(len(test)))["image"]
+    labels = np.arange(self.quality_samples) % self.num_classes if self.conditional else None
+    generate = jax.jit(self.generate, static_argnums=2)
+    logits, fake_features, chunk = [], [], 250
+    for start in range(0, self.quality_samples, chunk):
+      count = min(chunk, self.quality_samples - start)
+      images = generate(params, jax.random.fold_in(rng, start), (count, *real.shape[1:]),
+                        None if labels is None else jnp.asarray(labels[start:start + count]))
+      chunk_logits, chunk_features = self.judge_fn(images)
+      logits.append(np.asarray(chunk_logits))
+      fake_features.append(np.asarray(chunk_features))
+    real_features = np.concatenate([np.asarray(self.judge_fn(real[i:i + chunk])[1])
+                                    for i in range(0, len(real), chunk)])
+    metrics = {"frechet_distance": frechet_distance(np.concatenate(fake_features), real_features)}
+    if labels is not None:
+      metrics["label_accuracy"] = float(np.mean(np.concatenate(logits).argmax(-1) == labels))
+    return metrics
