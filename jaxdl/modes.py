@@ -64,6 +64,21 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
   return f"{samples.text}\nwrote {path}"
 
 
+def quality(config: Config, workdir: str) -> str:
+  """The metrics a task computes once after training (`final_metrics`: sample quality under
+  --task_args judge=RUN_DIR), for the best checkpoint under this command's task settings: e.g. one trained
+  diffusion model scored with DDPM and then with DDIM."""
+  if not issubclass(registry.tasks.get(config.task), contract.FinalMetrics):
+    raise UsageError(f"--mode=quality: task {config.task!r} has no metrics beyond its evaluation (--mode=eval)")
+  setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
+  state = setup.parallel.to_global(state)
+  metrics = setup.task.final_metrics(state.params, state.model_state, setup.dataset, jax.random.PRNGKey(config.seed))
+  if not metrics:
+    raise UsageError(f"--mode=quality: --task={config.task} computed nothing; give it a judge "
+                     "(--task_args=judge=RUN_DIR, a trained classifier's workdir)")
+  return f"step {step}: " + " ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
+
+
 def attention_maps(config: Config, workdir: str, count: int = 4) -> str:
   """A PNG of what the best checkpoint attends to on the first `count` test examples (tasks with
   `attention_maps(params, model_state, batch, workdir) -> contract.AttentionMaps`)."""
@@ -86,12 +101,16 @@ def summarize(config: Config, workdir: str) -> str:
   """Per-layer output shapes, parameters and multiply-adds at the data's image size."""
   del workdir
   dataset = data.load(config.data, config.data_args, config.seed)
-  model = build_task(config, dataset.num_classes).model
   if "image" not in dataset.example_shapes:
     raise UsageError(f"--mode=summary tables image models; --data={config.data} has no images")
   image_shape = dataset.example_shapes["image"]
-  rows = model_summary.layers(model, image_shape)
-  params = jax.eval_shape(model.init, jax.random.PRNGKey(0),
+  task = build_task(config, dataset.num_classes)
+
+  def init(model, rng, images):  # through the task, which knows what else its model takes (a step, a label)
+    return dataclasses.replace(task, model=model).init(rng, {"image": images, "label": np.zeros((1,), np.int32)})
+
+  rows = model_summary.layers(task.model, image_shape, init)
+  params = jax.eval_shape(lambda rng, x: init(task.model, rng, x), jax.random.PRNGKey(0),
                           jax.ShapeDtypeStruct((1, *image_shape), np.float32))["params"]
   total = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))
   return f"{config.model} on {config.data} {image_shape}\n" + model_summary.format_table(rows, total)
@@ -143,6 +162,7 @@ MODES = {
     "eval": Mode(evaluate, "evaluate the latest checkpoint"),
     "sample": Mode(sample, "draw samples from the best checkpoint (tasks that generate)"),
     "summary": Mode(summarize, "per-layer table of the model", needs_workdir=False),
+    "quality": Mode(quality, "score the best checkpoint's samples (--task_args judge=RUN_DIR)"),
     "attention_maps": Mode(attention_maps, "a PNG of the best checkpoint's attention on a few test examples"),
     "augment_preview": Mode(augment_preview, "a PNG grid of augmented training samples"),
     "ensemble": Mode(ensemble_eval, "average the predictions of several checkpoints (--ensemble)"),

@@ -6,6 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxdl import modes
+from jaxdl.config import Config
 from jaxdl.errors import InputShapeError
 from jaxdl.models import dit, unet
 
@@ -59,3 +61,17 @@ def test_unet_rejects_images_its_levels_cannot_halve():
   model = unet.UNet(channels=8, multipliers=(1, 2, 2), blocks=1)
   with pytest.raises(InputShapeError, match="6x6 images do not halve 2 times"):
     jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, 6, 6, 1)), jnp.zeros((1,), jnp.int32))
+
+
+def test_summary_tables_a_denoiser_through_its_task():
+  """--mode=summary initializes through the task, which gives a denoiser its step and label besides the image."""
+  config = Config(data="digits", data_args="image_size=8", model="dit", model_args="width=16,depth=1,num_heads=2",
+                  task="diffusion", task_args="conditional=true")
+  table = modes.summarize(config, "")
+  model = dit.DiT(width=16, depth=1, num_heads=2, num_classes=10)
+  shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 1)), jnp.zeros((1,), jnp.int32),
+                          jnp.zeros((1,), jnp.int32))
+  total = sum(x.size for x in jax.tree.leaves(shapes["params"]))
+  last = table.splitlines()[-1].split()
+  assert last[0] == "total" and int(last[1].replace(",", "")) == total
+  assert "label/embedding" in table and "block0/attention" in table

@@ -6,6 +6,7 @@ Traced with `jax.eval_shape` (no FLOPs spent), so it is instant even for VGG at 
 """
 
 import dataclasses
+from collections.abc import Callable
 
 import flax.linen as nn
 import jax
@@ -44,14 +45,16 @@ def _macs(module: nn.Module, x, y, kernel_size: int) -> int:
 
 
 def _subtree(params, path):
+  """The parameters under a module's path; {} for a layer that has none (a LayerNorm without scale and bias)."""
   for name in path:
-    params = params[name]
+    params = params.get(name, {})
   return params
 
 
-def layers(model: nn.Module, image_shape: tuple[int, ...]) -> list[Layer]:
+def layers(model: nn.Module, image_shape: tuple[int, ...], init: Callable | None = None) -> list[Layer]:
   """Every Conv / Dense / norm / attention layer that runs on one (1, *image_shape) input, in call order, then
-  one row per module for parameters no layer holds. Parameters add up to the model's."""
+  one row per module for parameters no layer holds. Parameters add up to the model's. `init(model, rng, x)`
+  initializes a model that takes more than the images (a denoiser's step and label: its task's init)."""
   if getattr(model, "scan", False):  # one row per layer, not one for the scanned body with stacked parameters
     model = model.clone(scan=False)
   calls = []
@@ -66,11 +69,11 @@ def layers(model: nn.Module, image_shape: tuple[int, ...]) -> list[Layer]:
       calls.append((context.module, inputs, out_array))
     return out
 
-  def init(rng, x):
+  def traced_init(rng, x):
     with nn.intercept_methods(record):
-      return model.init(rng, x)
+      return model.init(rng, x) if init is None else init(model, rng, x)
 
-  variables = jax.eval_shape(init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct((1, *image_shape), np.float32))
+  variables = jax.eval_shape(traced_init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct((1, *image_shape), np.float32))
   params = variables["params"]
   out, owned = [], set()
   for module, x, y in calls:
