@@ -53,3 +53,23 @@ def l1_penalty(params):
 def l2_penalty(params):
   """sum w^2 over every weight matrix / filter (the notes' R(W), without a 1/2)."""
   return sum(jnp.square(w).sum() for w in _kernels(params))
+
+
+def bernoulli_nll(logits, targets):
+  """-log p(x | z) of pixels in [0, 1] under Bernoulli means sigmoid(logits), in nats per pixel (averaged over
+  all but the batch axis: comparable across image sizes); shape (B,)."""
+  nll = optax.sigmoid_binary_cross_entropy(logits, targets)
+  return nll.reshape(nll.shape[0], -1).mean(-1)
+
+
+def gaussian_kl(mean, log_variance):
+  """KL(N(mean, diag(exp(log_variance))) || N(0, I)) in closed form,
+  1/2 sum_j (sigma_j^2 + mu_j^2 - 1 - log sigma_j^2) (Kingma & Welling, appendix B); shape (B,)."""
+  return 0.5 * jnp.sum(jnp.exp(log_variance) + jnp.square(mean) - 1.0 - log_variance, axis=-1)
+
+
+def sparsity_kl(activations, target: float):
+  """A sparse autoencoder's penalty sum_j KL(rho || rho_hat_j) between Bernoulli means: the target rate rho and
+  each code unit's mean activation rho_hat_j over the batch (activations in (0, 1)); a scalar."""
+  rate = jnp.clip(activations.mean(0), 1e-6, 1 - 1e-6)
+  return jnp.sum(target * jnp.log(target / rate) + (1 - target) * jnp.log((1 - target) / (1 - rate)))

@@ -59,9 +59,11 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
                                  _first_examples(setup, count)[1])
   if samples.images is None:
     return samples.text
-  path = plots.image_grid(os.path.join(workdir, "plots", "samples.png"), samples.images,
-                          f"samples of step {step}", columns=samples.columns, captions=samples.captions)
-  return f"{samples.text}\nwrote {path}"
+  paths = [plots.image_grid(os.path.join(workdir, "plots", "samples.png"), samples.images,
+                            f"samples of step {step}", columns=samples.columns, captions=samples.captions)]
+  paths += [plots.image_grid(os.path.join(workdir, "plots", f"{name}.png"), grid.images, f"{grid.text}, step {step}",
+                             columns=grid.columns, captions=grid.captions) for name, grid in samples.extra.items()]
+  return "\n".join([samples.text, *(f"wrote {path}" for path in paths)])
 
 
 def quality(config: Config, workdir: str) -> str:

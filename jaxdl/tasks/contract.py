@@ -46,12 +46,14 @@ class Task(Protocol):
 @dataclasses.dataclass(frozen=True)
 class Samples:
   """What a sampler returns: text to print and, optionally, images (N, H, W, C) in [0, 1] that `--mode=sample`
-  draws into plots/samples.png, `columns` to a row, each with its caption under it."""
+  draws into plots/samples.png, `columns` to a row, each with its caption under it. `extra` grids go to
+  plots/NAME.png, titled by their text (a VAE's reconstructions and latent walk)."""
 
   text: str
   images: np.ndarray | None = None
   captions: tuple[str, ...] = ()
   columns: int = 4
+  extra: dict[str, "Samples"] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,10 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdl import diffusion
-from jaxdl.analysis.frechet import frechet_distance
 from jaxdl.args import NonNegativeFloat, PositiveInt, Probability, UnitInterval
 from jaxdl.errors import UsageError
 from jaxdl.registry import tasks
+from jaxdl.tasks import judging
 from jaxdl.tasks.contract import Samples
 
 _SAMPLERS = ("ddpm", "ddim")
@@ -141,27 +141,14 @@ class Diffusion:
                    columns=min(self.samples, self.num_classes if self.conditional else 8))
 
   def final_metrics(self, params, model_state, dataset, rng) -> dict[str, float]:
-    """With a judge: `frechet_distance` between the judge's penultimate features of `quality_samples` samples
-    and of the test split, and for a conditional model `label_accuracy`, how often the judge classifies a
-    sample as the label it was drawn for (labels 0, 1, ... in turn)."""
+    """With a judge: `jaxdl.tasks.judging` scores `quality_samples` samples (drawn for labels 0, 1, ... in turn
+    when conditional)."""
     del model_state
     if self.judge_fn is None:
       return {}
-    test = dataset.splits["test"]
-    real = test.read(np.arange(len(test)))["image"]
-    labels = np.arange(self.quality_samples) % self.num_classes if self.conditional else None
+    shape = dataset.example_shapes["image"]
     generate = jax.jit(self.generate, static_argnums=2)
-    logits, fake_features, chunk = [], [], 250
-    for start in range(0, self.quality_samples, chunk):
-      count = min(chunk, self.quality_samples - start)
-      images = generate(params, jax.random.fold_in(rng, start), (count, *real.shape[1:]),
-                        None if labels is None else jnp.asarray(labels[start:start + count]))
-      chunk_logits, chunk_features = self.judge_fn(images)
-      logits.append(np.asarray(chunk_logits))
-      fake_features.append(np.asarray(chunk_features))
-    real_features = np.concatenate([np.asarray(self.judge_fn(real[i:i + chunk])[1])
-                                    for i in range(0, len(real), chunk)])
-    metrics = {"frechet_distance": frechet_distance(np.concatenate(fake_features), real_features)}
-    if labels is not None:
-      metrics["label_accuracy"] = float(np.mean(np.concatenate(logits).argmax(-1) == labels))
-    return metrics
+    labels = np.arange(self.quality_samples) % self.num_classes if self.conditional else None
+    return judging.judge_samples(
+        self.judge_fn, lambda key, n, y: generate(params, key, (n, *shape), None if y is None else jnp.asarray(y)),
+        self.quality_samples, dataset, rng, labels)

@@ -33,3 +33,18 @@ def l1(weights):
 
 def l2(weights):
   return sum((w ** 2).sum() for w in weights)
+
+
+def gaussian_kl(mean, log_variance):
+  """KL(N(mu, sigma^2) || N(0, 1)) summed over dimensions, term by term: log(1 / sigma) + (sigma^2 + mu^2) / 2
+  - 1/2 (the KL of two univariate Gaussians with the second standard)."""
+  sigma = np.exp(0.5 * log_variance)
+  return (np.log(1 / sigma) + (sigma ** 2 + mean ** 2) / 2 - 0.5).sum(-1)
+
+
+def sparsity_kl(activations, rho):
+  """sum_j rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j)), rho_hat_j the mean of unit j."""
+  total = 0.0
+  for rate in activations.mean(0):
+    total += rho * np.log(rho / rate) + (1 - rho) * np.log((1 - rho) / (1 - rate))
+  return total

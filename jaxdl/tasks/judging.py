@@ -1,0 +1,31 @@
+"""Scoring a generator's samples with a judge (a trained classifier run: `contract.Judged`): the Fréchet distance
+between the judge's penultimate features of the samples and of the test images, and for samples drawn for a
+label, how often the judge reads them as that label. Shared by the generative tasks' `final_metrics`."""
+
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from jaxdl.analysis.frechet import frechet_distance
+
+CHUNK = 250  # samples drawn and judged at a time
+
+
+def judge_samples(judge_fn: Callable, generate: Callable, count: int, dataset, rng, labels=None) -> dict[str, float]:
+  """`generate(rng, n, labels or None)` -> n images in [0, 1] shaped like the data's; `labels` (count,) ints for
+  a conditional generator. Returns {"frechet_distance"[, "label_accuracy"]}."""
+  test = dataset.splits["test"]
+  real = test.read(np.arange(len(test)))["image"]
+  logits, fake = [], []
+  for start in range(0, count, CHUNK):
+    n = min(CHUNK, count - start)
+    images = generate(jax.random.fold_in(rng, start), n, None if labels is None else labels[start:start + n])
+    chunk_logits, chunk_features = judge_fn(images)
+    logits.append(np.asarray(chunk_logits))
+    fake.append(np.asarray(chunk_features))
+  real_features = np.concatenate([np.asarray(judge_fn(real[i:i + CHUNK])[1]) for i in range(0, len(real), CHUNK)])
+  metrics = {"frechet_distance": frechet_distance(np.concatenate(fake), real_features)}
+  if labels is not None:
+    metrics["label_accuracy"] = float(np.mean(np.concatenate(logits).argmax(-1) == np.asarray(labels)))
+  return metrics
