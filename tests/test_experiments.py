@@ -71,7 +71,7 @@ def test_diffusion_samples_are_read_as_their_labels_and_ddim_comes_close_to_ddpm
                                                                                   record_property):
   """The judge (digits_resnet18.flags, test accuracy >= 0.98) labels digits_cfg's and digits_dit's guided samples
   as the labels they were drawn for >= 90% of the time; on digits_ddpm's model, DDIM's 50 steps give a Fréchet
-  distance within 10% of DDPM's 1,000 steps (both reported)."""
+  distance within 10% of DDPM's 1,000 steps (both reported, and digits_vae's)."""
   judge = tmp_path / "judge"
   accuracy = loop.train_and_evaluate(load_flagfile(os.path.join(REPO, "experiments", "digits_resnet18.flags")),
                                      str(judge))["final"]["test_accuracy"]
@@ -81,6 +81,8 @@ def test_diffusion_samples_are_read_as_their_labels_and_ddim_comes_close_to_ddpm
     record_property(f"{name}_label_accuracy", round(final["label_accuracy"], 4))
     record_property(f"{name}_frechet_distance", round(final["frechet_distance"], 3))
     assert final["label_accuracy"] >= 0.9
+  vae = loop.train_and_evaluate(with_judge("digits_vae", judge), str(tmp_path / "vae"))["final"]
+  record_property("vae_frechet_distance", round(vae["frechet_distance"], 3))
   ddpm = loop.train_and_evaluate(with_judge("digits_ddpm", judge), str(tmp_path / "ddpm"))["final"]
   ddim = modes.quality(with_judge("digits_ddim", judge), str(tmp_path / "ddpm"))
   ddim_distance = float(re.search(r"frechet_distance=(\S+)", ddim).group(1))

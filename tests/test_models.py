@@ -124,6 +124,32 @@ DENOISERS = {
 }
 
 
+# Image models of one input without classes: name -> (model_args, input side, parameter count by the formula).
+F = 64
+IMAGE_MODELS = {
+    # encoder 64-256-128-16 and its mirror; the variational encoder's last layer gives mean and log-variance
+    "autoencoder": ("hidden=(256,128),latent=16,variational=true", 8,
+                    (64 * 256 + 256) + (256 * 128 + 128) + (128 * 32 + 32)
+                    + (16 * 128 + 128) + (128 * 256 + 256) + (256 * 64 + 64)),
+    # type-A 7x7 conv, 4 residual blocks (1x1 down to F/2, masked 3x3, 1x1 back up), two 1x1 head layers (masks
+    # zero weights but keep them)
+    "pixelcnn": (f"features={F},blocks=4,first_kernel=7", 8,
+                 (49 * F + F) + 4 * ((F * F // 2 + F // 2) + (9 * (F // 2) ** 2 + F // 2) + (F // 2 * F + F))
+                 + (F * F + F) + (F + 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IMAGE_MODELS))
+def test_image_model_parameter_count_and_output_shape(name):
+  model_args, side, expected = IMAGE_MODELS[name]
+  cls = models.get(name)
+  model = cls(**args.parse(model_args, cls, "model_args"))
+  x = jax.ShapeDtypeStruct((2, side, side, 1), jnp.float32)
+  variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
+  assert count(variables["params"]) == expected
+  assert jax.eval_shape(model.apply, variables, x).shape == x.shape
+
+
 def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
   """GPT-2 small (12 layers, 12 heads, width 768, context 1024, vocabulary 50,257, tied head): 124,439,808
   parameters. bench/gpt_mfu.py's FLOPs per token: 6 per parameter outside the 1024 x 768 position table plus
@@ -135,7 +161,7 @@ def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
 
 
 def test_every_registered_model_is_pinned():
-  assert sorted([*PINNED, *SEQUENCE, *DENOISERS]) == models.names()
+  assert sorted([*PINNED, *SEQUENCE, *DENOISERS, *IMAGE_MODELS]) == models.names()
 
 
 @pytest.mark.parametrize("name", sorted(SEQUENCE))

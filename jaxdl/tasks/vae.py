@@ -54,11 +54,9 @@ class VAE:
   monitor = "loss"  # the validation negative ELBO (per pixel) picks the best checkpoint
   monitor_mode = "min"
 
-  def __post_init__(self):
+  def init(self, rng, batch) -> dict[str, Any]:
     if not getattr(self.model, "variational", False):
       raise UsageError("--task=vae needs a Gaussian encoder: --model=autoencoder --model_args=variational=true")
-
-  def init(self, rng, batch) -> dict[str, Any]:
     return dict(self.model.init(rng, batch["image"]))
 
   def expected_initial_loss(self) -> float:

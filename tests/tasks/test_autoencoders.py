@@ -59,7 +59,7 @@ def test_sparsity_penalties_and_corruptions():
   with pytest.raises(UsageError, match="sparsity='l2'; choose one of: none, l1, kl"):
     Autoencode(Autoencoder(), 10, sparsity="l2")
   with pytest.raises(UsageError, match="--task=vae needs a Gaussian encoder"):
-    VAE(Autoencoder(), 10)
+    VAE(Autoencoder(), 10).init(key, {"image": IMAGES})
   with pytest.raises(UsageError, match="a variational model trains with --task=vae"):
     Autoencode(Autoencoder(variational=True), 10)
 
