@@ -136,6 +136,11 @@ IMAGE_MODELS = {
     "pixelcnn": (f"features={F},blocks=4,first_kernel=7", 8,
                  (49 * F + F) + 4 * ((F * F // 2 + F // 2) + (9 * (F // 2) ** 2 + F // 2) + (F // 2 * F + F))
                  + (F * F + F) + (F + 1)),
+    # 4 checkerboard couplings on 1 channel and 4 channel couplings on the 4 squeezed ones, each a 3x3 conv to
+    # `hidden`, a 1x1, a 3x3 conv to 2 x channels (s and t) and a scale per channel
+    "realnvp": ("checkerboard_layers=4,channel_layers=4,hidden=64", 8,
+                4 * ((9 * 1 * 64 + 64) + (64 * 64 + 64) + (9 * 64 * 2 + 2) + 1)
+                + 4 * ((9 * 4 * 64 + 64) + (64 * 64 + 64) + (9 * 64 * 8 + 8) + 4)),
 }
 
 
@@ -147,7 +152,8 @@ def test_image_model_parameter_count_and_output_shape(name):
   x = jax.ShapeDtypeStruct((2, side, side, 1), jnp.float32)
   variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
   assert count(variables["params"]) == expected
-  assert jax.eval_shape(model.apply, variables, x).shape == x.shape
+  out = jax.eval_shape(model.apply, variables, x)
+  assert (out[0] if isinstance(out, tuple) else out).shape == x.shape  # a flow's (z, log_det)
 
 
 def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
