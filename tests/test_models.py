@@ -156,6 +156,18 @@ def test_image_model_parameter_count_and_output_shape(name):
   assert (out[0] if isinstance(out, tuple) else out).shape == x.shape  # a flow's (z, log_det)
 
 
+def test_conditional_dcgan_parameter_count_at_8x8():
+  """Generator: noise + one-hot label -> 2x2x128 map, two 4x4 up-convolutions (128 -> 64 -> 1); discriminator:
+  image + 10 label channels -> two 4x4 stride-2 convolutions (11 -> 64 -> 128) -> one logit from 2x2x128."""
+  model = models.get("dcgan")(latent=64, features=64, num_classes=10)
+  variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct((2, 8, 8, 1), jnp.float32),
+                             jax.ShapeDtypeStruct((2, 64), jnp.float32), jax.ShapeDtypeStruct((2,), jnp.int32))
+  generator = (74 * 512 + 512) + (16 * 128 * 64 + 64) + (16 * 64 * 1 + 1)
+  discriminator = (16 * 11 * 64 + 64) + (16 * 64 * 128 + 128) + (512 + 1)
+  assert count(variables["params"]["generator"]) == generator
+  assert count(variables["params"]["discriminator"]) == discriminator
+
+
 def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
   """GPT-2 small (12 layers, 12 heads, width 768, context 1024, vocabulary 50,257, tied head): 124,439,808
   parameters. bench/gpt_mfu.py's FLOPs per token: 6 per parameter outside the 1024 x 768 position table plus
@@ -167,7 +179,7 @@ def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
 
 
 def test_every_registered_model_is_pinned():
-  assert sorted([*PINNED, *SEQUENCE, *DENOISERS, *IMAGE_MODELS]) == models.names()
+  assert sorted([*PINNED, *SEQUENCE, *DENOISERS, *IMAGE_MODELS, "dcgan"]) == models.names()
 
 
 @pytest.mark.parametrize("name", sorted(SEQUENCE))
