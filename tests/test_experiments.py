@@ -67,22 +67,23 @@ def with_judge(name: str, judge, **overrides):
 
 
 @pytest.mark.slow
-def test_diffusion_samples_are_read_as_their_labels_and_ddim_comes_close_to_ddpm(tmp_path, default_prng,
-                                                                                  record_property):
+def test_generated_digits_are_read_as_their_labels_and_ddim_comes_close_to_ddpm(tmp_path, default_prng,
+                                                                                 record_property):
   """The judge (digits_resnet18.flags, test accuracy >= 0.98) labels digits_cfg's and digits_dit's guided samples
-  as the labels they were drawn for >= 90% of the time; on digits_ddpm's model, DDIM's 50 steps give a Fréchet
-  distance within 10% of DDPM's 1,000 steps (both reported, and digits_vae's)."""
+  and digits_cgan's as the labels they were drawn for >= 90% of the time; on digits_ddpm's model, DDIM's 50
+  steps give a Fréchet distance within 10% of DDPM's 1,000 steps (both reported, and the VAE's and DCGAN's)."""
   judge = tmp_path / "judge"
   accuracy = loop.train_and_evaluate(load_flagfile(os.path.join(REPO, "experiments", "digits_resnet18.flags")),
                                      str(judge))["final"]["test_accuracy"]
   assert accuracy >= 0.98
-  for name in ("digits_cfg", "digits_dit"):
+  for name in ("digits_cfg", "digits_dit", "digits_cgan"):
     final = loop.train_and_evaluate(with_judge(name, judge), str(tmp_path / name))["final"]
     record_property(f"{name}_label_accuracy", round(final["label_accuracy"], 4))
     record_property(f"{name}_frechet_distance", round(final["frechet_distance"], 3))
     assert final["label_accuracy"] >= 0.9
-  vae = loop.train_and_evaluate(with_judge("digits_vae", judge), str(tmp_path / "vae"))["final"]
-  record_property("vae_frechet_distance", round(vae["frechet_distance"], 3))
+  for name in ("digits_vae", "digits_dcgan"):
+    final = loop.train_and_evaluate(with_judge(name, judge), str(tmp_path / name))["final"]
+    record_property(f"{name}_frechet_distance", round(final["frechet_distance"], 3))
   ddpm = loop.train_and_evaluate(with_judge("digits_ddpm", judge), str(tmp_path / "ddpm"))["final"]
   ddim = modes.quality(with_judge("digits_ddim", judge), str(tmp_path / "ddpm"))
   ddim_distance = float(re.search(r"frechet_distance=(\S+)", ddim).group(1))

@@ -1,5 +1,6 @@
 """GANs (`--task=gan`): the minimax and non-saturating losses as the notes write them, each network updated by
-its own loss only with its own optimizer state, and a conditional DCGAN through the loop: sampled and resumed to the same bits."""
+its own loss only with its own optimizer state, and a conditional DCGAN through the loop: sampled and resumed
+to the same bits."""
 
 import dataclasses
 
