@@ -108,11 +108,23 @@ def ddpm_sample(eps_fn: Callable, schedule: Schedule, shape, rng, clip: float | 
   return jax.lax.scan(step, x_T, jnp.arange(schedule.steps - 1, -1, -1))[0]
 
 
-def ddim_timesteps(total: int, steps: int) -> np.ndarray:
-  """`steps` of the `total` training steps, evenly spaced from 0 to total - 1, increasing (DDIM's tau)."""
+SPACINGS = ("uniform", "quadratic")
+
+
+def ddim_timesteps(total: int, steps: int, spacing: str = "uniform") -> np.ndarray:
+  """`steps` of the `total` training steps from 0 to total - 1, increasing (DDIM's tau): evenly spaced, or
+  `quadratic` (tau_i proportional to i^2: more of them at low noise, as Song et al. chose for CIFAR-10), each
+  then at least one step after the one before."""
   if not 1 <= steps <= total:
     raise ValueError(f"DDIM samples on 1 to {total} of the training steps, not {steps}")
-  return np.round(np.linspace(0, total - 1, steps)).astype(np.int32)
+  if spacing not in SPACINGS:
+    raise ValueError(f"DDIM spacing {spacing!r}: choose one of {', '.join(SPACINGS)}")
+  if spacing == "uniform":
+    return np.round(np.linspace(0, total - 1, steps)).astype(np.int32)
+  taus = np.round(np.linspace(0, np.sqrt(total - 1), steps) ** 2).astype(np.int32)
+  for i in range(1, steps):  # the first squares are closer than one step apart
+    taus[i] = max(taus[i], taus[i - 1] + 1)
+  return taus
 
 
 def ddim_sigma(schedule: Schedule, t, t_prev, eta: float):
@@ -140,11 +152,11 @@ def ddim_step(schedule: Schedule, x_t, t: int, t_prev: int, eps, noise, eta: flo
 
 
 def ddim_sample(eps_fn: Callable, schedule: Schedule, shape, rng, steps: int = 50, eta: float = 0.0,
-                clip: float | None = 1.0, x_T=None):
-  """x_0 through `steps` evenly spaced training steps, as one `lax.scan`; `x_T` starts from given noise (with
-  eta = 0 the sampler then maps it to one image)."""
+                clip: float | None = 1.0, x_T=None, spacing: str = "uniform"):
+  """x_0 through `steps` of the training steps (`ddim_timesteps`), as one `lax.scan`; `x_T` starts from given
+  noise (with eta = 0 the sampler then maps it to one image)."""
   x_rng, rng = jax.random.split(rng)
-  taus = ddim_timesteps(schedule.steps, steps)[::-1]
+  taus = ddim_timesteps(schedule.steps, steps, spacing)[::-1]
   pairs = jnp.asarray(np.stack([taus, np.append(taus[1:], -1)], axis=1))
 
   def step(x, pair):

@@ -103,6 +103,10 @@ def test_ddim_timesteps_are_an_increasing_subsequence_from_the_first_to_the_last
   taus = diffusion.ddim_timesteps(1000, 50)
   assert len(taus) == 50 and taus[0] == 0 and taus[-1] == 999 and np.all(np.diff(taus) > 0)
   np.testing.assert_array_equal(diffusion.ddim_timesteps(10, 10), np.arange(10))
+  quadratic = diffusion.ddim_timesteps(1000, 50, "quadratic")
+  assert len(quadratic) == 50 and quadratic[0] == 0 and quadratic[-1] == 999 and np.all(np.diff(quadratic) > 0)
+  assert np.all(np.diff(np.diff(quadratic)[5:]) >= 0)  # gaps grow: most steps at low noise
+  np.testing.assert_array_equal(diffusion.ddim_timesteps(10, 10, "quadratic"), np.arange(10))
   with pytest.raises(ValueError, match="1 to 1000"):
     diffusion.ddim_timesteps(1000, 1001)
 

@@ -37,8 +37,8 @@ class Diffusion:
   """`schedule` linear|cosine over `steps` noise steps. `conditional`: the denoiser sees the label, dropped to
   "no label" with probability `label_dropout` in training so that one network is both models classifier-free
   guidance mixes with weight `guidance` (w) at sampling. `sampler` ddpm (every step) or ddim (`sample_steps`
-  of them, stochasticity `eta`); `samples` images per --mode=sample grid. With `judge`, `quality_samples`
-  samples are scored after training (`final_metrics`)."""
+  of them, `spacing` uniform|quadratic, stochasticity `eta`); `samples` images per --mode=sample grid. With
+  `judge`, `quality_samples` samples are scored after training (`final_metrics`)."""
 
   model: nn.Module
   num_classes: int
@@ -48,6 +48,7 @@ class Diffusion:
   label_dropout: Probability = 0.1
   sampler: str = "ddpm"
   sample_steps: PositiveInt = 50
+  spacing: str = "uniform"
   eta: UnitInterval = 0.0
   guidance: NonNegativeFloat = 0.0
   samples: PositiveInt = 20
@@ -64,6 +65,8 @@ class Diffusion:
       raise UsageError(f"--task_args schedule={self.schedule!r}; choose one of: {', '.join(diffusion.SCHEDULES)}")
     if self.sampler not in _SAMPLERS:
       raise UsageError(f"--task_args sampler={self.sampler!r}; choose one of: {', '.join(_SAMPLERS)}")
+    if self.spacing not in diffusion.SPACINGS:
+      raise UsageError(f"--task_args spacing={self.spacing!r}; choose one of: {', '.join(diffusion.SPACINGS)}")
     if self.sampler == "ddim" and self.sample_steps > self.steps:
       raise UsageError(f"--task_args sample_steps={self.sample_steps} exceeds the {self.steps} noise steps")
     if self.guidance and not self.conditional:
@@ -122,7 +125,7 @@ class Diffusion:
     else:
       eps_fn = self._eps_fn(params, labels)
     if self.sampler == "ddim":
-      x = diffusion.ddim_sample(eps_fn, schedule, shape, rng, self.sample_steps, self.eta)
+      x = diffusion.ddim_sample(eps_fn, schedule, shape, rng, self.sample_steps, self.eta, spacing=self.spacing)
     else:
       x = diffusion.ddpm_sample(eps_fn, schedule, shape, rng)
     return jnp.clip((x + 1) / 2, 0.0, 1.0)
