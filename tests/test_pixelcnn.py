@@ -18,10 +18,9 @@ SIDE = 5
 def jacobian(model, x):
   """d output[i] / d input[j] for raster indices i, j of one image (SIDE * SIDE, SIDE * SIDE), at random
   parameters (every masked tap non-zero)."""
-  shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
-  leaves, tree = jax.tree.flatten(shapes)
-  keys = jax.random.split(jax.random.PRNGKey(1), len(leaves))
-  variables = jax.tree.unflatten(tree, [jax.random.normal(k, v.shape) for v, k in zip(leaves, keys)])
+  rng = np.random.default_rng(1)
+  variables = jax.tree.map(lambda v: rng.standard_normal(v.shape).astype(np.float32),
+                           jax.eval_shape(model.init, jax.random.PRNGKey(0), x))
   jac = jax.jit(jax.jacobian(lambda v, x: model.apply(v, x).reshape(-1), argnums=1))
   return jac(variables, x).reshape(SIDE * SIDE, SIDE * SIDE)
 

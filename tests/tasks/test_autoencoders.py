@@ -94,7 +94,7 @@ def test_a_vae_trains_through_the_loop_is_judged_and_draws_its_three_grids(tmp_p
                           str(tmp_path / "judge"))
   config = Config(model="autoencoder", model_args="hidden=(32,),latent=4,variational=true", task="vae",
                   task_args=f"judge={tmp_path / 'judge'},quality_samples=40,samples=8", optim="adam", lr=3e-3,
-                  steps=30, eval_every=30, **common)
+                  steps=20, eval_every=20, **common)
   summary = loop.train_and_evaluate(config, str(tmp_path / "run"))
   final = summary["final"]
   assert final["val_loss"] < np.log(2)  # better than predicting every pixel as 1/2
