@@ -59,10 +59,7 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
                                  _first_examples(setup, count)[1])
   if samples.images is None:
     return samples.text
-  paths = [plots.image_grid(os.path.join(workdir, "plots", "samples.png"), samples.images,
-                            f"samples of step {step}", columns=samples.columns, captions=samples.captions)]
-  paths += [plots.image_grid(os.path.join(workdir, "plots", f"{name}.png"), grid.images, f"{grid.text}, step {step}",
-                             columns=grid.columns, captions=grid.captions) for name, grid in samples.extra.items()]
+  paths = plots.sample_grids(os.path.join(workdir, "plots"), samples, f"step {step}")
   return "\n".join([samples.text, *(f"wrote {path}" for path in paths)])
 
 

@@ -168,6 +168,22 @@ def test_conditional_dcgan_parameter_count_at_8x8():
   assert count(variables["params"]["discriminator"]) == discriminator
 
 
+def test_the_noise_aware_classifier_is_the_unets_encoder_half_and_a_linear_head():
+  """Dhariwal & Nichol's classifier: the U-Net's stem, contracting blocks and middle, the same layers with the
+  same shapes, then a GroupNorm and a Dense to the classes (no label input, no expanding half)."""
+  settings = dict(channels=32, multipliers=(1, 2), blocks=2, attention_levels=(1,), num_classes=10)
+  x, t = jax.ShapeDtypeStruct((2, 8, 8, 1), jnp.float32), jax.ShapeDtypeStruct((2,), jnp.int32)
+  unet = jax.eval_shape(models.get("unet")(**settings).init, jax.random.PRNGKey(0), x, t)["params"]
+  classifier_model = models.get("unet_classifier")(**settings)
+  classifier = jax.eval_shape(classifier_model.init, jax.random.PRNGKey(0), x, t)["params"]
+  encoder = {name for name in unet if not name.startswith(("up", "head", "GroupNorm"))}
+  assert set(classifier) == encoder | {"GroupNorm_0", "head"}
+  chex.assert_trees_all_equal_shapes({name: unet[name] for name in encoder},
+                                    {name: classifier[name] for name in encoder})
+  assert classifier["head"]["kernel"].shape == (64, 10)
+  assert jax.eval_shape(classifier_model.apply, {"params": classifier}, x, t).shape == (2, 10)
+
+
 def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
   """GPT-2 small (12 layers, 12 heads, width 768, context 1024, vocabulary 50,257, tied head): 124,439,808
   parameters. bench/gpt_mfu.py's FLOPs per token: 6 per parameter outside the 1024 x 768 position table plus
@@ -179,7 +195,7 @@ def test_gpt2_small_has_gpt2s_parameter_count_and_training_flops():
 
 
 def test_every_registered_model_is_pinned():
-  assert sorted([*PINNED, *SEQUENCE, *DENOISERS, *IMAGE_MODELS, "dcgan"]) == models.names()
+  assert sorted([*PINNED, *SEQUENCE, *DENOISERS, *IMAGE_MODELS, "dcgan", "unet_classifier"]) == models.names()
 
 
 @pytest.mark.parametrize("name", sorted(SEQUENCE))

@@ -77,36 +77,62 @@ class UNet(nn.Module):
 
   @nn.compact
   def __call__(self, x, t, labels=None, train: bool = False):
-    levels = len(self.multipliers)
-    _, height, width, out_channels = x.shape
-    if height % 2 ** (levels - 1) or width % 2 ** (levels - 1):
-      raise InputShapeError(f"{height}x{width} images do not halve {levels - 1} times (the U-Net's levels)")
     embedding = TimestepEmbedding(4 * self.channels, self.channels, dtype=self.dtype, name="time")(t)
     if labels is not None:
       embedding += LabelEmbedding(self.num_classes, 4 * self.channels, dtype=self.dtype, name="label")(labels)
-    block = lambda level, name: ResidualBlock(self.multipliers[level] * self.channels, self.dropout,  # noqa: E731
-                                              self.dtype, name=name)
-    attend = lambda h, level, name: (SpatialAttention(self.num_heads, self.dtype, name=name)(h)  # noqa: E731
-                                     if level in self.attention_levels else h)
-    h = _conv(self.channels, dtype=self.dtype, name="stem")(x)
-    skips = [h]
-    for level in range(levels):
-      for i in range(self.blocks):
-        h = attend(block(level, f"down{level}_{i}")(h, embedding, train), level, f"down{level}_{i}_attention")
-        skips.append(h)
-      if level < levels - 1:
-        h = _conv(h.shape[-1], strides=2, dtype=self.dtype, name=f"downsample{level}")(h)
-        skips.append(h)
-    h = block(levels - 1, "middle0")(h, embedding, train)
-    h = SpatialAttention(self.num_heads, self.dtype, name="middle_attention")(h)
-    h = block(levels - 1, "middle1")(h, embedding, train)
+    h, skips = _encode(self, x, embedding, train)
+    levels = len(self.multipliers)
     for level in reversed(range(levels)):
       for i in range(self.blocks + 1):
-        h = block(level, f"up{level}_{i}")(jnp.concatenate([h, skips.pop()], axis=-1), embedding, train)
-        h = attend(h, level, f"up{level}_{i}_attention")
+        h = _block(self, level, f"up{level}_{i}")(jnp.concatenate([h, skips.pop()], axis=-1), embedding, train)
+        h = _attend(self, h, level, f"up{level}_{i}_attention")
       if level > 0:
         b, hh, ww, c = h.shape
         h = jax.image.resize(h, (b, 2 * hh, 2 * ww, c), method="nearest")
         h = _conv(c, dtype=self.dtype, name=f"upsample{level}")(h)
     h = nn.silu(_norm(h.shape[-1], self.dtype)(h))
-    return _conv(out_channels, zero=True, dtype=self.dtype, name="head")(h).astype(jnp.float32)
+    return _conv(x.shape[-1], zero=True, dtype=self.dtype, name="head")(h).astype(jnp.float32)
+
+
+@models.register("unet_classifier")
+class UNetClassifier(UNet):
+  """Classifier guidance's noise-aware classifier (Dhariwal & Nichol, 2021): the U-Net's encoder half, told the
+  noise step, then GroupNorm, SiLU, global average pooling (their attention pooling's simpler cousin) and a
+  linear layer. `__call__(x_t, t, train=False)` -> logits (B, num_classes)."""
+
+  @nn.compact
+  def __call__(self, x, t, train: bool = False):
+    embedding = TimestepEmbedding(4 * self.channels, self.channels, dtype=self.dtype, name="time")(t)
+    h, _ = _encode(self, x, embedding, train)
+    h = nn.silu(_norm(h.shape[-1], self.dtype)(h)).mean(axis=(1, 2))
+    return nn.Dense(self.num_classes, dtype=self.dtype, name="head")(h).astype(jnp.float32)
+
+
+def _block(unet: UNet, level: int, name: str) -> ResidualBlock:
+  return ResidualBlock(unet.multipliers[level] * unet.channels, unet.dropout, unet.dtype, name=name)
+
+
+def _attend(unet: UNet, h, level: int, name: str):
+  return SpatialAttention(unet.num_heads, unet.dtype, name=name)(h) if level in unet.attention_levels else h
+
+
+def _encode(unet: UNet, x, embedding, train: bool):
+  """The contracting half and the middle, inside `unet`'s compact call (its submodules are the caller's):
+  the lowest-resolution map and every skip the expanding half will take."""
+  levels = len(unet.multipliers)
+  _, height, width, _ = x.shape
+  if height % 2 ** (levels - 1) or width % 2 ** (levels - 1):
+    raise InputShapeError(f"{height}x{width} images do not halve {levels - 1} times (the U-Net's levels)")
+  h = _conv(unet.channels, dtype=unet.dtype, name="stem")(x)
+  skips = [h]
+  for level in range(levels):
+    for i in range(unet.blocks):
+      h = _block(unet, level, f"down{level}_{i}")(h, embedding, train)
+      h = _attend(unet, h, level, f"down{level}_{i}_attention")
+      skips.append(h)
+    if level < levels - 1:
+      h = _conv(h.shape[-1], strides=2, dtype=unet.dtype, name=f"downsample{level}")(h)
+      skips.append(h)
+  h = _block(unet, levels - 1, "middle0")(h, embedding, train)
+  h = SpatialAttention(unet.num_heads, unet.dtype, name="middle_attention")(h)
+  return _block(unet, levels - 1, "middle1")(h, embedding, train), skips

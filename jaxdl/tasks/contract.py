@@ -80,6 +80,15 @@ class Sampler(Protocol):
 
 
 @runtime_checkable
+class SamplesEachEval(Protocol):
+  """Optional, for a `Sampler` of images: with `samples_each_eval` true the loop also draws its grid at every
+  evaluation into plots/samples/step_N.png, from the same seed each time, so the grids show training's progress
+  (a GAN's losses say little about its samples)."""
+
+  samples_each_eval: bool
+
+
+@runtime_checkable
 class CorpusMetrics(Protocol):
   """Optional: a task with a metric over the whole split that is no mean of per-example values (corpus BLEU)."""
 
@@ -104,6 +113,16 @@ class Judged(Protocol):
 
   judge: str
   judge_fn: Callable | None
+
+
+@runtime_checkable
+class Guided(Protocol):
+  """Optional: a sampler steered by a noise-aware classifier (classifier guidance). With `classifier` (the
+  workdir of a jaxdl run whose task has `log_prob(params, x_t, t, labels)` and the same `noise_schedule`) the
+  setup loads that run's best checkpoint and sets `classifier_fn` ((x_t, t, labels) -> log p(labels | x_t))."""
+
+  classifier: str
+  classifier_fn: Callable | None
 
 
 @runtime_checkable

@@ -1,6 +1,7 @@
 """Denoising diffusion on images (Ho et al., 2020): train a denoiser on L_simple, sample with DDPM's ancestral
 sampler or DDIM (Song et al., 2021), optionally class-conditional with classifier-free guidance (Ho & Salimans,
-2022).
+2022) or steered to a class by a noise-aware classifier's gradient (classifier guidance, Dhariwal & Nichol, 2021;
+the classifier is a `--task=noisy_classify` run).
 
 The denoiser is any registered model called as `model(x, t, labels=None, train=False) -> eps` (`unet`, `dit`);
 the formulas live in `jaxdl.diffusion`. Images in [0, 1] are mapped to [-1, 1] (the scale the schedules assume)
@@ -34,11 +35,12 @@ class SampleOptions:
 @tasks.register("diffusion")
 @dataclasses.dataclass(frozen=True)
 class Diffusion:
-  """`schedule` linear|cosine over `steps` noise steps. `conditional`: the denoiser sees the label, dropped to
-  "no label" with probability `label_dropout` in training so that one network is both models classifier-free
-  guidance mixes with weight `guidance` (w) at sampling. `sampler` ddpm (every step) or ddim (`sample_steps`
-  of them, `spacing` uniform|quadratic, stochasticity `eta`); `samples` images per --mode=sample grid. With
-  `judge`, `quality_samples` samples are scored after training (`final_metrics`)."""
+  """`schedule` linear|cosine over `steps` noise steps. `conditional`: the denoiser sees the label, dropped to "no
+  label" with probability `label_dropout` in training so that one network is both models classifier-free guidance
+  mixes with weight `guidance` (w) at sampling. `classifier` (a noise-aware classifier's run) guides samples towards
+  their labels with scale `classifier_scale`, conditional or not. `sampler` ddpm (every step) or ddim
+  (`sample_steps` of them, `spacing` uniform|quadratic, stochasticity `eta`); `samples` images per --mode=sample
+  grid. With `judge`, `quality_samples` samples are scored after training (`final_metrics`)."""
 
   model: nn.Module
   num_classes: int
@@ -51,10 +53,13 @@ class Diffusion:
   spacing: str = "uniform"
   eta: UnitInterval = 0.0
   guidance: NonNegativeFloat = 0.0
+  classifier: str = ""  # a --task=noisy_classify run whose gradient guides sampling
+  classifier_scale: NonNegativeFloat = 1.0
   samples: PositiveInt = 20
   judge: str = ""  # a jaxdl classifier run that scores samples after training
   quality_samples: PositiveInt = 1000
   judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
+  classifier_fn: Callable | None = None  # (x_t, t, labels) -> log p(labels | x_t); set from `classifier`
 
   train_metrics = ("loss",)
   monitor = "loss"  # validation L_simple picks the best checkpoint
@@ -72,6 +77,11 @@ class Diffusion:
     if self.guidance and not self.conditional:
       raise UsageError("--task_args guidance needs conditional=true (it mixes the conditional and unconditional "
                        "noise predictions)")
+
+  @property
+  def labelled(self) -> bool:
+    """Whether samples are drawn for given labels (a conditional model, or a guiding classifier)."""
+    return self.conditional or bool(self.classifier)
 
   @property
   def noise_schedule(self) -> diffusion.Schedule:
@@ -114,7 +124,8 @@ class Diffusion:
                                           jax.random.PRNGKey(0))}
 
   def generate(self, params, rng, shape, labels=None):
-    """Images in [0, 1] (shape (N, H, W, C)) from the task's sampler, guided when `guidance` > 0."""
+    """Images in [0, 1] (shape (N, H, W, C)) from the task's sampler, guided when `guidance` > 0 or by the
+    classifier."""
     schedule = self.noise_schedule
     if labels is None:
       eps_fn = self._eps_fn(params, None)
@@ -123,7 +134,9 @@ class Diffusion:
         return self.model.apply({"params": params}, x, t, y)
       eps_fn = diffusion.classifier_free(conditional, labels, self.num_classes, self.guidance)
     else:
-      eps_fn = self._eps_fn(params, labels)
+      eps_fn = self._eps_fn(params, labels if self.conditional else None)
+    if labels is not None and self.classifier_fn is not None:
+      eps_fn = diffusion.classifier_guided(eps_fn, self.classifier_fn, schedule, labels, self.classifier_scale)
     if self.sampler == "ddim":
       x = diffusion.ddim_sample(eps_fn, schedule, shape, rng, self.sample_steps, self.eta, spacing=self.spacing)
     else:
@@ -132,26 +145,27 @@ class Diffusion:
 
   def sample_fn(self, params, model_state, rng, workdir: str, options: SampleOptions = SampleOptions(),
                 examples=None) -> Samples:
-    """`samples` images; a conditional model draws labels 0, 1, ... in turn, one class per grid column."""
+    """`samples` images; a labelled run draws labels 0, 1, ... in turn, one class per grid column."""
     del model_state, workdir, options
     shape = (self.samples, *examples["image"].shape[1:])
-    labels = jnp.arange(self.samples) % self.num_classes if self.conditional else None
+    labels = jnp.arange(self.samples) % self.num_classes if self.labelled else None
     images = np.asarray(jax.jit(self.generate, static_argnums=2)(params, rng, shape, labels))
     how = "DDPM, every step" if self.sampler == "ddpm" else f"DDIM, {self.sample_steps} steps, eta {self.eta}"
     guided = f", guidance w={self.guidance}" if self.guidance else ""
+    guided += f", classifier scale {self.classifier_scale}" if self.classifier else ""
     captions = tuple(f"label {y}" for y in np.asarray(labels)) if labels is not None else ()
     return Samples(f"{self.samples} samples ({how}{guided})", images, captions,
-                   columns=min(self.samples, self.num_classes if self.conditional else 8))
+                   columns=min(self.samples, self.num_classes if self.labelled else 8))
 
   def final_metrics(self, params, model_state, dataset, rng) -> dict[str, float]:
     """With a judge: `jaxdl.tasks.judging` scores `quality_samples` samples (drawn for labels 0, 1, ... in turn
-    when conditional)."""
+    when labelled)."""
     del model_state
     if self.judge_fn is None:
       return {}
     shape = dataset.example_shapes["image"]
     generate = jax.jit(self.generate, static_argnums=2)
-    labels = np.arange(self.quality_samples) % self.num_classes if self.conditional else None
+    labels = np.arange(self.quality_samples) % self.num_classes if self.labelled else None
     return judging.judge_samples(
         self.judge_fn, lambda key, n, y: generate(params, key, (n, *shape), None if y is None else jnp.asarray(y)),
         self.quality_samples, dataset, rng, labels)

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdl.args import PositiveInt
+from jaxdl.args import NonNegativeFloat, PositiveInt, Probability
 from jaxdl.errors import UsageError
 from jaxdl.registry import tasks
 from jaxdl.tasks import judging
@@ -34,9 +34,12 @@ class GANSampleOptions:
   """--mode=sample draws `samples` images with the task's settings."""
 
 
-def discriminator_loss(real_logits, fake_logits):
-  """-[log D(x) + log(1 - D(G(z)))] per example, with D = sigmoid(logit): log(1 - sigmoid(s)) = log_sigmoid(-s)."""
-  return -(jax.nn.log_sigmoid(real_logits) + jax.nn.log_sigmoid(-fake_logits))
+def discriminator_loss(real_logits, fake_logits, smoothing: float = 0.0):
+  """-[log D(x) + log(1 - D(G(z)))] per example, with D = sigmoid(logit): log(1 - sigmoid(s)) = log_sigmoid(-s).
+  One-sided label smoothing (Salimans et al., 2016) makes the real images' target 1 - `smoothing` instead of 1,
+  so that D gains nothing by growing ever surer of them."""
+  real = (1 - smoothing) * jax.nn.log_sigmoid(real_logits) + smoothing * jax.nn.log_sigmoid(-real_logits)
+  return -(real + jax.nn.log_sigmoid(-fake_logits))
 
 
 def generator_loss(fake_logits, kind: str):
@@ -49,14 +52,19 @@ def generator_loss(fake_logits, kind: str):
 @tasks.register("gan")
 @dataclasses.dataclass(frozen=True)
 class GAN:
-  """`loss` non_saturating|minimax for the generator; `conditional` (CGAN); `samples` per --mode=sample grid;
-  `judge` / `quality_samples` as for the other generators."""
+  """`loss` non_saturating|minimax for the generator; `conditional` (CGAN); `smoothing`: one-sided label smoothing of
+  the discriminator's real targets; `r1`: weight gamma of the R1 penalty; `samples` per grid (--mode=sample, and
+  plots/samples/ at every evaluation while `samples_each_eval`); `judge` / `quality_samples` as for the other
+  generators."""
 
   model: nn.Module
   num_classes: int
   loss: str = "non_saturating"
   conditional: bool = False
+  smoothing: Probability = 0.0
+  r1: NonNegativeFloat = 0.0
   samples: PositiveInt = 40
+  samples_each_eval: bool = True
   judge: str = ""
   quality_samples: PositiveInt = 1000
   judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
@@ -81,13 +89,20 @@ class GAN:
     return 2 * math.log(2)
 
   def _losses(self, params, batch, rng):
-    """(discriminator loss (B,), generator loss (B,), D(x), D(G(z))) for one draw of z per image."""
+    """(discriminator loss (B,), generator loss (B,), D(x), D(G(z))) for one draw of z per image. With `r1`,
+    D's loss adds Mescheder et al.'s (2018) R1 penalty gamma/2 ||grad_x D-logit(x)||^2 on real images, which
+    keeps D from steepening around the data (what lets it overpower G)."""
     images, labels = batch["image"], self._labels(batch)
     z = jax.random.normal(rng, (images.shape[0], self.model.latent))
     fake = self.model.apply({"params": params}, z, labels, images.shape[1:], method="generate")
-    real_logits = self.model.apply({"params": params}, images, labels, method="discriminate")
-    fake_logits = self.model.apply({"params": params}, fake, labels, method="discriminate")
-    return (discriminator_loss(real_logits, fake_logits), generator_loss(fake_logits, self.loss),
+    discriminate = lambda x: self.model.apply({"params": params}, x, labels, method="discriminate")  # noqa: E731
+    real_logits, pullback = jax.vjp(discriminate, images)
+    fake_logits = discriminate(fake)
+    d_loss = discriminator_loss(real_logits, fake_logits, self.smoothing)
+    if self.r1:  # each image's logit depends on that image only, so one pullback gives every per-image gradient
+      slopes = pullback(jnp.ones_like(real_logits))[0]
+      d_loss += self.r1 / 2 * jnp.square(slopes).reshape(slopes.shape[0], -1).sum(-1)
+    return (d_loss, generator_loss(fake_logits, self.loss),
             jax.nn.sigmoid(real_logits), jax.nn.sigmoid(fake_logits))
 
   def _metrics(self, d_loss, g_loss, d_real, d_fake):

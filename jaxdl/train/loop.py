@@ -112,6 +112,14 @@ def check_initial_loss(setup: Setup, state, batch) -> dict[str, float]:
   return {"loss": loss, "expected_loss": expected}
 
 
+def write_eval_samples(setup: Setup, state, examples, workdir: str, step: int, seed: int) -> list[str]:
+  """The task's sample grids of this step (contract.SamplesEachEval), drawn from the run's seed every time."""
+  trained = setup.parallel.to_global(state)
+  samples = setup.task.sample_fn(trained.params, trained.model_state, jax.random.PRNGKey(seed), workdir,
+                                 examples=examples)
+  return plots.sample_grids(os.path.join(workdir, "plots", "samples"), samples, f"step {step}", f"step_{step:06d}")
+
+
 @contextlib.contextmanager
 def stop_requests():
   """Turns SIGTERM and Ctrl-C into a request the loop honours at the next step boundary."""
@@ -192,9 +200,11 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
         if (config.eval_every and step % config.eval_every == 0) or last:
           eval_start = time.perf_counter()
           metrics = evaluate(setup, eval_step, state, config.batch_size)
+          writer.write(step, "eval", metrics)
+          if isinstance(task, contract.SamplesEachEval) and task.samples_each_eval:
+            write_eval_samples(setup, state, sample, workdir, step, config.seed)
           if loop_start is not None:
             eval_s += time.perf_counter() - eval_start  # evaluation is work, not loop overhead
-          writer.write(step, "eval", metrics)
           postfix[monitor] = f"{metrics[monitor]:.4f}"
           bar.set_postfix(postfix, refresh=False)
           final = metrics

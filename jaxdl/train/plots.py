@@ -36,6 +36,17 @@ def image_grid(path: str, images, title: str, columns: int = 8, captions=()) -> 
   return _save(fig, path, title)
 
 
+def sample_grids(directory: str, samples, caption: str, stem: str = "samples") -> list[str]:
+  """Writes a sampler's `contract.Samples` as PNG grids in `directory`: its images to STEM.png and each of its
+  `extra` grids to NAME.png (NAME_STEM.png when `stem` is not "samples"), titled with `caption`; their paths."""
+  paths = [image_grid(os.path.join(directory, f"{stem}.png"), samples.images, f"samples of {caption}",
+                      columns=samples.columns, captions=samples.captions)]
+  for name, grid in samples.extra.items():
+    paths.append(image_grid(os.path.join(directory, f"{name}.png" if stem == "samples" else f"{name}_{stem}.png"),
+                            grid.images, f"{grid.text}, {caption}", columns=grid.columns, captions=grid.captions))
+  return paths
+
+
 def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
   """Saves matrices (N, rows, columns) in [0, 1] side by side, each labelled along both axes, as one PNG."""
   fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 3.6), dpi=100, squeeze=False)

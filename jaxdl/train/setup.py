@@ -72,17 +72,18 @@ def build_optimizer(config: Config) -> optax.GradientTransformation:
                       accumulate_steps=config.grad_accum_steps, **optim.optimizer_args(config.optim, config.optim_args))
 
 
-def load_classifier(run_dir: str, dataset: Dataset, role: str):
+def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "logits"):
   """(task, state) of the best checkpoint (by its own validation monitor) of the jaxdl classifier run in
-  `run_dir`, rebuilt from its flags.txt, its parameters on the default device; `role` (teacher, judge) names the
-  --task_args key in errors. The run must have learned from images of this dataset's shape."""
+  `run_dir`, rebuilt from its flags.txt, its parameters on the default device; `role` (teacher, judge,
+  classifier) names the --task_args key in errors, `needs` the method its task must have. The run must have
+  learned from images of this dataset's shape."""
   path = os.path.join(run_dir, "flags.txt")
   if not os.path.isfile(path):
     raise UsageError(f"--task_args {role}={run_dir}: no jaxdl run there (no flags.txt); train the {role} first")
   config = load_flagfile(path)
   task = build_task(config, dataset.num_classes)
-  if not hasattr(task, "logits"):
-    raise UsageError(f"--task_args {role}={run_dir}: its task {config.task!r} is not a classifier")
+  if not hasattr(task, needs):
+    raise UsageError(f"--task_args {role}={run_dir}: its task {config.task!r} is not a classifier with `{needs}`")
   taught = data.load(config.data, config.data_args, config.seed).example_shapes.get("image")
   if taught != dataset.example_shapes.get("image"):
     raise UsageError(f"--task_args {role}={run_dir} learned from {taught} images (--data={config.data} "
@@ -113,6 +114,17 @@ def load_judge(run_dir: str, dataset: Dataset) -> Callable:
   task, state = load_classifier(run_dir, dataset, "judge")
   variables = {"params": state.params, **state.model_state}
   return jax.jit(lambda images: features.penultimate(task.model, variables, images, train=False))
+
+
+def load_guide(run_dir: str, dataset: Dataset, schedule) -> Callable:
+  """(x_t, t, labels) -> log p(labels | x_t, t) of the noise-aware classifier run in `run_dir` (classifier
+  guidance), which must have learned on the noise of `schedule` (a `jaxdl.diffusion.Schedule`)."""
+  task, state = load_classifier(run_dir, dataset, "classifier", needs="log_prob")
+  learned = task.noise_schedule
+  if learned.steps != schedule.steps or not np.allclose(learned.alpha_bars, schedule.alpha_bars):
+    raise UsageError(f"--task_args classifier={run_dir} learned on another noise schedule ({task.schedule}, "
+                     f"{task.steps} steps); give both runs the same --task_args schedule and steps")
+  return lambda x_t, t, labels: task.log_prob(state.params, x_t, t, labels)
 
 
 def _check_consecutive(config: Config, dataset: Dataset) -> None:
@@ -150,6 +162,8 @@ def build(config: Config) -> Setup:
     task = dataclasses.replace(task, teacher_logits=load_teacher(task.teacher, dataset))
   if isinstance(task, contract.Judged) and task.judge and task.judge_fn is None:
     task = dataclasses.replace(task, judge_fn=load_judge(task.judge, dataset))
+  if isinstance(task, contract.Guided) and task.classifier and task.classifier_fn is None:
+    task = dataclasses.replace(task, classifier_fn=load_guide(task.classifier, dataset, task.noise_schedule))
   if getattr(task, "consecutive_batches", False):
     _check_consecutive(config, dataset)
   return Setup(dataset=dataset, task=task, tx=contract.optimizer(task, build_optimizer(config)), parallel=strategy,

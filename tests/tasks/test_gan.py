@@ -30,6 +30,10 @@ def test_losses_are_the_notes_and_the_non_saturating_one_keeps_its_gradient_when
   minimax, saturating_not = (float(jax.grad(lambda s: generator_loss(s, kind))(-6.0))
                              for kind in ("minimax", "non_saturating"))
   assert abs(minimax) < 0.003 and abs(saturating_not) > 0.99
+  # one-sided label smoothing: D's loss on a real image is least where D(x) = 1 - smoothing, not at D(x) -> 1
+  real_grad = jax.grad(lambda s: discriminator_loss(s, 0.0, smoothing=0.1))
+  assert float(real_grad(float(np.log(0.9 / 0.1)))) == pytest.approx(0.0, abs=1e-6)
+  assert float(real_grad(6.0)) > 0 > float(discriminator_loss(6.0, 0.0) - discriminator_loss(6.0, 0.0, 0.1))
   with pytest.raises(UsageError, match="choose one of: non_saturating, minimax"):
     GAN(DCGAN(), 10, loss="wasserstein")
 
@@ -52,6 +56,14 @@ def test_each_network_gets_the_gradient_of_its_own_loss_and_keeps_its_own_optimi
   for got, expected in zip(jax.tree.leaves(grads), jax.tree.leaves(own_gradients(params))):
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
   assert float(metrics["loss"]) == pytest.approx(float(task._losses(params, batch, rng)[0].mean()), rel=1e-5)
+  # R1 adds gamma/2 ||grad_x D-logit(x)||^2 of each real image to D's loss, its gradient taken image by image
+  r1 = dataclasses.replace(task, r1=3.0)
+  logit = lambda image, label: task.model.apply({"params": params}, image[None], label[None],  # noqa: E731
+                                                method="discriminate")[0]
+  slopes = jax.vmap(jax.grad(logit))(batch["image"], batch["label"])
+  penalty = 1.5 * np.square(np.asarray(slopes)).reshape(4, -1).sum(-1)
+  np.testing.assert_allclose(jax.jit(r1._losses)(params, batch, rng)[0], task._losses(params, batch, rng)[0] + penalty,
+                             rtol=1e-5)
   tx = task.optimizer(optax.adam(1e-3))
   state = tx.init(params)
   updates, state = tx.update(grads, state, params)
@@ -71,3 +83,5 @@ def test_a_cgan_trains_samples_a_labelled_grid_and_resumes_to_the_same_bits(tmp_
   assert resumed["params_fingerprint"] == whole["params_fingerprint"]
   assert "20 samples" in modes.sample(config, str(tmp_path / "whole"))
   assert (tmp_path / "whole" / "plots" / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  # a grid per evaluation (eval_every=6), from the same noise each time
+  assert sorted(p.name for p in (tmp_path / "whole" / "plots" / "samples").iterdir()) == ["step_000006.png"]
