@@ -81,6 +81,13 @@ class JitParallel:
     shardings = self.state_shardings(jax.eval_shape(init_fn, *args))
     return jax.jit(init_fn, out_shardings=shardings)(*args)
 
+  def abstract_init(self, init_fn, *args):
+    """Shapes, dtypes and shardings of the global state `init(init_fn, *args)` would return, computing nothing
+    (what a checkpoint restores into)."""
+    shapes = jax.eval_shape(init_fn, *args)
+    return jax.tree.map(lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), shapes,
+                        self.state_shardings(shapes))
+
   def put_state(self, state):
     return jax.device_put(state, self.state_shardings(state))
 
@@ -117,6 +124,12 @@ class PmapParallel:
 
   def init(self, init_fn, *args):
     return self.put_state(jax.jit(init_fn)(*args))
+
+  def abstract_init(self, init_fn, *args):
+    """The global (unreplicated) state's shapes and dtypes on the first device, computing nothing."""
+    device = jax.sharding.SingleDeviceSharding(self.devices[0])
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
+                        jax.eval_shape(init_fn, *args))
 
   def put_state(self, state):
     return jax_utils.replicate(state, self.devices)

@@ -11,7 +11,7 @@ from jaxdl.config import Config
 from jaxdl.data import pipeline
 from jaxdl.errors import UsageError
 from jaxdl.train.checkpoint import Checkpoints, step_dirs
-from jaxdl.train.loop import abstract_state, evaluate, init_state
+from jaxdl.train.loop import evaluate, restore_target
 from jaxdl.train.setup import build
 from jaxdl.train.step import make_eval_step, masked_sums
 
@@ -35,8 +35,7 @@ def members_of(spec: str, workdir: str) -> list[tuple[str, int | None]]:
 def evaluate_ensemble(config: Config, workdir: str, spec: str = "") -> dict:
   """Each member's metrics and the ensemble's (mean probabilities) on every eval split; writes ensemble.json."""
   setup = build(config)
-  state, _ = init_state(setup, config)
-  abstract = abstract_state(setup.parallel.to_global(state))
+  abstract = restore_target(setup, config)
   members, report = [], {"members": []}
   eval_step = setup.parallel.compile_eval_step(make_eval_step(setup.task, setup.parallel.axis_name))
   for path, step in members_of(spec, workdir):

@@ -75,11 +75,24 @@ def prepare_workdir(workdir: str, config: Config, artifacts: dict[str, str] | No
     os.replace(os.path.join(workdir, name + ".tmp"), os.path.join(workdir, name))
 
 
-def init_state(setup: Setup, config: Config):
-  """The initial (sharded or replicated) train state, shaped by one training batch."""
+def _initializer(setup: Setup, config: Config):
+  """(state creator, its arguments): the train state is shaped by one training batch."""
   sample = setup.dataset.splits["train"].read(np.arange(config.batch_size))
   create = lambda rng, batch: state_lib.create(setup.task, setup.tx, rng, batch)  # noqa: E731
-  return setup.parallel.init(create, jax.random.PRNGKey(config.seed), sample), sample
+  return create, (jax.random.PRNGKey(config.seed), sample)
+
+
+def init_state(setup: Setup, config: Config):
+  """The initial (sharded or replicated) train state and the batch that shaped it."""
+  create, args = _initializer(setup, config)
+  return setup.parallel.init(create, *args), args[1]
+
+
+def restore_target(setup: Setup, config: Config):
+  """What a checkpoint of this run restores into: the global state's shapes, dtypes and shardings, by
+  `jax.eval_shape` (initializing for real would compile and run the model's init for nothing)."""
+  create, args = _initializer(setup, config)
+  return setup.parallel.abstract_init(create, *args)
 
 
 def evaluate(setup: Setup, eval_step, state, batch_size: int) -> dict[str, float]:
@@ -266,9 +279,8 @@ def restore_checkpoint(config: Config, workdir: str, best: bool = False) -> tupl
   ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, f"val_{setup.task.monitor}",
                      setup.task.monitor_mode, create=False)
   try:
-    state, _ = init_state(setup, config)
     step = (best and ckpt.best_step()) or ckpt.latest_step()
-    restored, _ = ckpt.restore(step, abstract_state(setup.parallel.to_global(state)))
+    restored, _ = ckpt.restore(step, restore_target(setup, config))
   finally:
     ckpt.close()
   return setup, setup.parallel.put_state(restored), step

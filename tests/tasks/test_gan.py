@@ -47,22 +47,25 @@ def test_each_network_gets_the_gradient_of_its_own_loss_and_keeps_its_own_optimi
   rng = jax.random.PRNGKey(1)
   grads, (metrics, _) = jax.jit(task.grad_fn)(params, {}, batch, rng)
 
-  @jax.jit
-  def own_gradients(params):
-    """Each network's gradient of its own loss, the other network held fixed."""
-    return {which: jax.grad(lambda p: task._losses({**params, which: p}, batch, rng)[index].mean())(params[which])
-            for which, index in (("discriminator", 0), ("generator", 1))}
-
-  for got, expected in zip(jax.tree.leaves(grads), jax.tree.leaves(own_gradients(params))):
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
-  assert float(metrics["loss"]) == pytest.approx(float(task._losses(params, batch, rng)[0].mean()), rel=1e-5)
-  # R1 adds gamma/2 ||grad_x D-logit(x)||^2 of each real image to D's loss, its gradient taken image by image
   r1 = dataclasses.replace(task, r1=3.0)
-  logit = lambda image, label: task.model.apply({"params": params}, image[None], label[None],  # noqa: E731
-                                                method="discriminate")[0]
-  slopes = jax.vmap(jax.grad(logit))(batch["image"], batch["label"])
-  penalty = 1.5 * np.square(np.asarray(slopes)).reshape(4, -1).sum(-1)
-  np.testing.assert_allclose(jax.jit(r1._losses)(params, batch, rng)[0], task._losses(params, batch, rng)[0] + penalty,
+
+  @jax.jit
+  def reference(params):
+    """Each network's gradient of its own loss, the other network held fixed; D's loss without and with R1;
+    the gradient of D's logit of each real image with respect to that image alone."""
+    grads = {which: jax.grad(lambda p: task._losses({**params, which: p}, batch, rng)[index].mean())(params[which])
+             for which, index in (("discriminator", 0), ("generator", 1))}
+    logit = lambda image, label: task.model.apply({"params": params}, image[None], label[None],  # noqa: E731
+                                                  method="discriminate")[0]
+    slopes = jax.vmap(jax.grad(logit))(batch["image"], batch["label"])
+    return grads, task._losses(params, batch, rng)[0], r1._losses(params, batch, rng)[0], slopes
+
+  own, without, with_r1, slopes = reference(params)
+  for got, expected in zip(jax.tree.leaves(grads), jax.tree.leaves(own)):
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+  assert float(metrics["loss"]) == pytest.approx(float(without.mean()), rel=1e-5)
+  # R1 adds gamma/2 ||grad_x D-logit(x)||^2 of each real image to D's loss
+  np.testing.assert_allclose(with_r1, without + 1.5 * np.square(np.asarray(slopes)).reshape(4, -1).sum(-1),
                              rtol=1e-5)
   tx = task.optimizer(optax.adam(1e-3))
   state = tx.init(params)

@@ -25,9 +25,10 @@ def test_a_noisy_classifier_run_steers_a_diffusion_runs_samples_towards_their_la
   config = Config(model="dit", model_args="width=16,depth=1,num_heads=2", task="diffusion",
                   task_args=f"steps=50,sampler=ddim,sample_steps=5,classifier={tmp_path / 'classifier'},"
                             "classifier_scale=20", **COMMON)
-  task = build(config).task
+  setup = build(config)
+  task = setup.task
   assert task.labelled and task.classifier_fn is not None
-  images = build(config).dataset.splits["train"].read(np.arange(20))["image"]
+  images = setup.dataset.splits["train"].read(np.arange(20))["image"]
   shapes = jax.eval_shape(task.init, jax.random.PRNGKey(0), {"image": images, "label": None})["params"]
   rng = np.random.default_rng(0)  # a denoiser's parameters drawn on the host: any eps model can be guided
   params = jax.tree.map(lambda x: 0.1 * rng.standard_normal(x.shape).astype(np.float32), shapes)
