@@ -60,24 +60,30 @@ def test_deit_distilled_from_a_digits_resnet(tmp_path, default_prng, record_prop
   assert result["final"]["test_accuracy"] >= 0.97
 
 
-def with_judge(name: str, judge, **overrides):
-  """experiments/NAME.flags with its judge run (runs/digits_resnet18 in the header's commands) at `judge`."""
+def with_judge(name: str, judge, classifier="", **overrides):
+  """experiments/NAME.flags with the runs its header trains first (runs/digits_resnet18, the judge, and
+  runs/digits_noisy_classifier) at `judge` and `classifier`."""
   config = load_flagfile(os.path.join(REPO, "experiments", f"{name}.flags"), **overrides)
-  return dataclasses.replace(config, task_args=config.task_args.replace("judge=runs/digits_resnet18", f"judge={judge}"))
+  task_args = config.task_args.replace("judge=runs/digits_resnet18", f"judge={judge}")
+  return dataclasses.replace(config, task_args=task_args.replace("classifier=runs/digits_noisy_classifier",
+                                                                 f"classifier={classifier}"))
 
 
 @pytest.mark.slow
 def test_generated_digits_are_read_as_their_labels_and_ddim_comes_close_to_ddpm(tmp_path, default_prng,
                                                                                  record_property):
-  """The judge (digits_resnet18.flags, test accuracy >= 0.98) labels digits_cfg's and digits_dit's guided samples
-  and digits_cgan's as the labels they were drawn for >= 90% of the time; on digits_ddpm's model, DDIM's 50
-  steps give a Fréchet distance within 10% of DDPM's 1,000 steps (both reported, and the VAE's and DCGAN's)."""
-  judge = tmp_path / "judge"
+  """The judge (digits_resnet18.flags, test accuracy >= 0.98) labels the samples of digits_cfg and digits_dit
+  (classifier-free guidance), digits_guided (classifier guidance) and digits_cgan as the labels they were drawn
+  for >= 90% of the time; on digits_ddpm's model, DDIM's 50 steps give a Fréchet distance within 10% of DDPM's
+  1,000 steps (both reported, and the VAE's and DCGAN's)."""
+  judge, classifier = tmp_path / "judge", tmp_path / "noisy_classifier"
   accuracy = loop.train_and_evaluate(load_flagfile(os.path.join(REPO, "experiments", "digits_resnet18.flags")),
                                      str(judge))["final"]["test_accuracy"]
   assert accuracy >= 0.98
-  for name in ("digits_cfg", "digits_dit", "digits_cgan"):
-    final = loop.train_and_evaluate(with_judge(name, judge), str(tmp_path / name))["final"]
+  loop.train_and_evaluate(load_flagfile(os.path.join(REPO, "experiments", "digits_noisy_classifier.flags")),
+                          str(classifier))
+  for name in ("digits_cfg", "digits_dit", "digits_guided", "digits_cgan"):
+    final = loop.train_and_evaluate(with_judge(name, judge, classifier), str(tmp_path / name))["final"]
     record_property(f"{name}_label_accuracy", round(final["label_accuracy"], 4))
     record_property(f"{name}_frechet_distance", round(final["frechet_distance"], 3))
     assert final["label_accuracy"] >= 0.9

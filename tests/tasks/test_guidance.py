@@ -18,13 +18,13 @@ COMMON = dict(data="digits", data_args="image_size=8", batch_size=32, log_every=
 
 def test_a_noisy_classifier_run_steers_a_diffusion_runs_samples_towards_their_labels(tmp_path):
   classifier = Config(model="unet_classifier", model_args="channels=8,multipliers=(1,2),blocks=1,attention_levels=()",
-                      task="noisy_classify", task_args="steps=50", optim="adam", lr=3e-3, steps=40, eval_every=40,
+                      task="noisy_classify", task_args="steps=50", optim="adam", lr=3e-3, steps=150, eval_every=150,
                       **COMMON)
   final = loop.train_and_evaluate(classifier, str(tmp_path / "classifier"))["final"]
   assert final["val_loss"] < np.log(10)  # below chance, averaged over every noise level
   config = Config(model="dit", model_args="width=16,depth=1,num_heads=2", task="diffusion",
                   task_args=f"steps=50,sampler=ddim,sample_steps=5,classifier={tmp_path / 'classifier'},"
-                            "classifier_scale=20", **COMMON)
+                            "classifier_scale=100", **COMMON)
   setup = build(config)
   task = setup.task
   assert task.labelled and task.classifier_fn is not None
@@ -43,6 +43,6 @@ def test_a_noisy_classifier_run_steers_a_diffusion_runs_samples_towards_their_la
                             for t in (task, dataclasses.replace(task, classifier_fn=None)))]
 
   guided, unguided = log_prob_of_samples(params)
-  assert guided > unguided + 0.1
+  assert guided > unguided + 0.25
   with pytest.raises(UsageError, match="learned on another noise schedule"):
     build(dataclasses.replace(config, task_args=config.task_args.replace("steps=50,", "steps=50,schedule=cosine,")))
