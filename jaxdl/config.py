@@ -27,6 +27,7 @@ class Config:
   weight_decay: float = 0.0
   clip_norm: float = -1.0  # global-norm clipping; < 0: the model's default (1.0 for recurrent models, else off)
   grad_accum_steps: int = 1
+  ema_decay: float = 0.0  # evaluate and sample with the parameters' moving average (0: off)
   batch_size: int = 128
   steps: int = 1000
   seed: int = 0

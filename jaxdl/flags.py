@@ -48,6 +48,9 @@ flags.DEFINE_float("clip_norm", _D.clip_norm, "Clip gradients to this global nor
                    "default, 1.0 for recurrent models and off otherwise).")
 flags.DEFINE_integer("grad_accum_steps", _D.grad_accum_steps, "Average gradients over this many steps per update.",
                      lower_bound=1)
+flags.DEFINE_float("ema_decay", _D.ema_decay, "Evaluate, checkpoint-rank and sample with a moving average of the "
+                   "parameters, updated after each step with this decay (0: off; DDPM used 0.9999).", lower_bound=0,
+                   upper_bound=0.999999999)
 flags.DEFINE_integer("batch_size", _D.batch_size, "Global batch size (split over devices).", lower_bound=1)
 flags.DEFINE_integer("steps", _D.steps, "Training steps.", lower_bound=1)
 flags.DEFINE_integer("seed", _D.seed, "Root seed: init, dropout, data order and splits.", lower_bound=0,

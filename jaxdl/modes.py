@@ -18,6 +18,7 @@ from jaxdl.data import augment
 from jaxdl.errors import UsageError
 from jaxdl.tasks import contract
 from jaxdl.train import ensemble, loop, plots, scaling as scaling_lib
+from jaxdl.train import state as state_lib
 from jaxdl.train.setup import build_task
 
 
@@ -55,7 +56,7 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
   options_cls = inspect.signature(task_cls.sample_fn).parameters["options"].default.__class__
   options = options_cls(**{f.name: getattr(config, f.name if f.name != "length" else "sample_length")
                            for f in dataclasses.fields(options_cls)})
-  samples = setup.task.sample_fn(state.params, state.model_state, jax.random.PRNGKey(config.seed), workdir, options,
+  samples = setup.task.sample_fn(state_lib.eval_params(state), state.model_state, jax.random.PRNGKey(config.seed), workdir, options,
                                  _first_examples(setup, count)[1])
   if samples.images is None:
     return samples.text
@@ -71,7 +72,7 @@ def quality(config: Config, workdir: str) -> str:
     raise UsageError(f"--mode=quality: task {config.task!r} has no metrics beyond its evaluation (--mode=eval)")
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
-  metrics = setup.task.final_metrics(state.params, state.model_state, setup.dataset, jax.random.PRNGKey(config.seed))
+  metrics = setup.task.final_metrics(state_lib.eval_params(state), state.model_state, setup.dataset, jax.random.PRNGKey(config.seed))
   if not metrics:
     raise UsageError(f"--mode=quality: --task={config.task} computed nothing; give it a judge "
                      "(--task_args=judge=RUN_DIR, a trained classifier's workdir)")
@@ -86,7 +87,7 @@ def attention_maps(config: Config, workdir: str, count: int = 4) -> str:
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
   split, examples = _first_examples(setup, count)
-  result = setup.task.attention_maps(state.params, state.model_state, examples, workdir)
+  result = setup.task.attention_maps(state_lib.eval_params(state), state.model_state, examples, workdir)
   path = os.path.join(workdir, "plots", "attention_maps.png")
   title = f"attention of step {step} on the first {len(result.maps)} {split} examples"
   if result.images is not None:

@@ -139,6 +139,21 @@ def test_gradient_accumulation_equals_one_step_on_the_mean_gradient():
   chex.assert_trees_all_close(u2, -0.1 * (g1 + g2) / 2)
 
 
+def test_the_average_follows_the_parameters_tx_produces_and_leaves_the_updates_alone():
+  w = np.array([1.0, -2.0])
+  tx, avg = optim.create("momentum", 0.1), optim.averaged(optim.create("momentum", 0.1), 0.9)
+  state, averaged_state, expected = tx.init(w), avg.init(w), w.copy()
+  for g in np.array([[1.0, 0.5], [-2.0, 1.0], [0.5, 0.5]]):
+    updates, state = tx.update(g, state, w)
+    same, averaged_state = avg.update(g, averaged_state, w)
+    chex.assert_trees_all_close(same, updates)
+    w = np.asarray(optax.apply_updates(w, updates))
+    expected = 0.9 * expected + 0.1 * w  # Polyak averaging with decay 0.9
+  np.testing.assert_allclose(averaged_state.average, expected, rtol=1e-6)
+  with pytest.raises(UsageError, match="--ema_decay=1.0: an average needs a decay in"):
+    optim.averaged(tx, 1.0)
+
+
 @pytest.mark.parametrize("name,at,expected", [
     ("constant", [0, 50, 99], [1.0, 1.0, 1.0]),
     ("step", [0, 32, 33, 66, 99], [1.0, 1.0, 0.1, 0.01, 0.001]),

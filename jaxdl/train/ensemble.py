@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxdl.config import Config
 from jaxdl.data import pipeline
 from jaxdl.errors import UsageError
+from jaxdl.train import state as state_lib
 from jaxdl.train.checkpoint import Checkpoints, step_dirs
 from jaxdl.train.loop import evaluate, restore_target
 from jaxdl.train.setup import build
@@ -47,7 +48,7 @@ def evaluate_ensemble(config: Config, workdir: str, spec: str = "") -> dict:
       restored = setup.parallel.put_state(ckpt.restore(step, abstract)[0])
     finally:
       ckpt.close()
-    members.append((restored.params, restored.model_state))
+    members.append((state_lib.eval_params(restored), restored.model_state))
     report["members"].append({"workdir": path, "step": step,
                               **evaluate(setup, eval_step, restored, config.batch_size)})
   ensemble_step = jax.jit(lambda members, batch: masked_sums(setup.task.ensemble_fn(members, batch), batch))

@@ -101,7 +101,7 @@ def evaluate(setup: Setup, eval_step, state, batch_size: int) -> dict[str, float
   for split in setup.dataset.eval_splits:
     totals = None
     for batch in pipeline.eval_batches(setup.dataset.splits[split], batch_size):
-      sums = eval_step(state.params, state.model_state, setup.parallel.put_batch(batch))
+      sums = eval_step(state_lib.eval_params(state), state.model_state, setup.parallel.put_batch(batch))
       totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
     totals = jax.device_get(setup.parallel.to_global(totals))
     means = {k: float(v / totals["count"]) for k, v in totals.items() if k != "count"}
@@ -128,7 +128,7 @@ def check_initial_loss(setup: Setup, state, batch) -> dict[str, float]:
 def write_eval_samples(setup: Setup, state, examples, workdir: str, step: int, seed: int) -> list[str]:
   """The task's sample grids of this step (contract.SamplesEachEval), drawn from the run's seed every time."""
   trained = setup.parallel.to_global(state)
-  samples = setup.task.sample_fn(trained.params, trained.model_state, jax.random.PRNGKey(seed), workdir,
+  samples = setup.task.sample_fn(state_lib.eval_params(trained), trained.model_state, jax.random.PRNGKey(seed), workdir,
                                  examples=examples)
   return plots.sample_grids(os.path.join(workdir, "plots", "samples"), samples, f"step {step}", f"step_{step:06d}")
 
@@ -248,7 +248,7 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
       final = evaluate(setup, eval_step, state, config.batch_size)
     if isinstance(task, contract.FinalMetrics):
       trained = parallel.to_global(state)
-      final = {**final, **task.final_metrics(trained.params, trained.model_state, dataset,
+      final = {**final, **task.final_metrics(state_lib.eval_params(trained), trained.model_state, dataset,
                                              jax.random.PRNGKey(config.seed))}
   finally:
     bar.close()

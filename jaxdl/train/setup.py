@@ -72,6 +72,13 @@ def build_optimizer(config: Config) -> optax.GradientTransformation:
                       accumulate_steps=config.grad_accum_steps, **optim.optimizer_args(config.optim, config.optim_args))
 
 
+def build_transformation(config: Config, task) -> optax.GradientTransformation:
+  """What the loop applies: the flags' optimizer, or the task's own built from it (contract.OwnsUpdate),
+  averaging the parameters under --ema_decay."""
+  tx = contract.optimizer(task, build_optimizer(config))
+  return optim.averaged(tx, config.ema_decay) if config.ema_decay else tx
+
+
 def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "logits"):
   """(task, state) of the best checkpoint (by its own validation monitor) of the jaxdl classifier run in
   `run_dir`, rebuilt from its flags.txt, its parameters on the default device; `role` (teacher, judge,
@@ -89,7 +96,7 @@ def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "log
     raise UsageError(f"--task_args {role}={run_dir} learned from {taught} images (--data={config.data} "
                      f"--data_args={config.data_args}); this run's are {dataset.example_shapes.get('image')}")
   sample = dataset.splits["train"].read(np.arange(1))
-  create = lambda rng: state_lib.create(task, build_optimizer(config), rng, sample)  # noqa: E731
+  create = lambda rng: state_lib.create(task, build_transformation(config, task), rng, sample)  # noqa: E731
   device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
   abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
                           jax.eval_shape(create, jax.random.PRNGKey(0)))
@@ -105,14 +112,14 @@ def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "log
 def load_teacher(run_dir: str, dataset: Dataset) -> Callable:
   """images -> eval-mode logits of the classifier run in `run_dir` (distillation's teacher)."""
   task, state = load_classifier(run_dir, dataset, "teacher")
-  return lambda images: task.logits(state.params, state.model_state, {"image": images})
+  return lambda images: task.logits(state_lib.eval_params(state), state.model_state, {"image": images})
 
 
 def load_judge(run_dir: str, dataset: Dataset) -> Callable:
   """images -> (eval-mode logits, penultimate features) of the classifier run in `run_dir`, jitted (what scores
   a generator's samples)."""
   task, state = load_classifier(run_dir, dataset, "judge")
-  variables = {"params": state.params, **state.model_state}
+  variables = {"params": state_lib.eval_params(state), **state.model_state}
   return jax.jit(lambda images: features.penultimate(task.model, variables, images, train=False))
 
 
@@ -124,7 +131,8 @@ def load_guide(run_dir: str, dataset: Dataset, schedule) -> Callable:
   if learned.steps != schedule.steps or not np.allclose(learned.alpha_bars, schedule.alpha_bars):
     raise UsageError(f"--task_args classifier={run_dir} learned on another noise schedule ({task.schedule}, "
                      f"{task.steps} steps); give both runs the same --task_args schedule and steps")
-  return lambda x_t, t, labels: task.log_prob(state.params, x_t, t, labels)
+  params = state_lib.eval_params(state)
+  return lambda x_t, t, labels: task.log_prob(params, x_t, t, labels)
 
 
 def _check_consecutive(config: Config, dataset: Dataset) -> None:
@@ -166,5 +174,5 @@ def build(config: Config) -> Setup:
     task = dataclasses.replace(task, classifier_fn=load_guide(task.classifier, dataset, task.noise_schedule))
   if getattr(task, "consecutive_batches", False):
     _check_consecutive(config, dataset)
-  return Setup(dataset=dataset, task=task, tx=contract.optimizer(task, build_optimizer(config)), parallel=strategy,
+  return Setup(dataset=dataset, task=task, tx=build_transformation(config, task), parallel=strategy,
                augment=augment.parse(config.augment, dataset.num_classes))

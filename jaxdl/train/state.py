@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxdl import optim
+
 
 @flax.struct.dataclass
 class TrainState:
@@ -30,6 +32,11 @@ def create(task, tx: optax.GradientTransformation, rng: jax.Array, batch) -> Tra
   return TrainState(
       step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params), model_state=variables,
       rng=train_rng, metric_sums=metric_sums, bad_step=jnp.full((), -1, jnp.int32))
+
+
+def eval_params(state: TrainState):
+  """The parameters evaluation and sampling use: their moving average under --ema_decay, else the trained ones."""
+  return state.opt_state.average if isinstance(state.opt_state, optim.AveragedState) else state.params
 
 
 def reset_metric_sums(state: TrainState) -> TrainState:
