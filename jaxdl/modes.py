@@ -56,8 +56,8 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
   options_cls = inspect.signature(task_cls.sample_fn).parameters["options"].default.__class__
   options = options_cls(**{f.name: getattr(config, f.name if f.name != "length" else "sample_length")
                            for f in dataclasses.fields(options_cls)})
-  samples = setup.task.sample_fn(state_lib.eval_params(state), state.model_state, jax.random.PRNGKey(config.seed), workdir, options,
-                                 _first_examples(setup, count)[1])
+  samples = setup.task.sample_fn(state_lib.eval_params(state), state.model_state, jax.random.PRNGKey(config.seed),
+                                 workdir, options, _first_examples(setup, count)[1])
   if samples.images is None:
     return samples.text
   paths = plots.sample_grids(os.path.join(workdir, "plots"), samples, f"step {step}")
@@ -72,7 +72,8 @@ def quality(config: Config, workdir: str) -> str:
     raise UsageError(f"--mode=quality: task {config.task!r} has no metrics beyond its evaluation (--mode=eval)")
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
-  metrics = setup.task.final_metrics(state_lib.eval_params(state), state.model_state, setup.dataset, jax.random.PRNGKey(config.seed))
+  metrics = setup.task.final_metrics(state_lib.eval_params(state), state.model_state, setup.dataset,
+                                     jax.random.PRNGKey(config.seed))
   if not metrics:
     raise UsageError(f"--mode=quality: --task={config.task} computed nothing; give it a judge "
                      "(--task_args=judge=RUN_DIR, a trained classifier's workdir)")
