@@ -27,7 +27,7 @@ def lanczos(loss_fn: Callable, params, iterations: int, rng) -> np.ndarray:
   v /= np.linalg.norm(v)
   for i in range(iterations):
     basis[i] = v
-    w = np.asarray(matvec(jnp.asarray(v)), np.float64)
+    w = np.array(matvec(jnp.asarray(v)), np.float64)
     alphas[i] = w @ v
     w -= basis[:i + 1].T @ (basis[:i + 1] @ w)  # orthogonal to every earlier vector, twice for stability
     w -= basis[:i + 1].T @ (basis[:i + 1] @ w)
