@@ -110,24 +110,28 @@ def create(name: str, learning_rate, *, weight_decay: float = 0.0, clip_norm: fl
 
 class AveragedState(NamedTuple):
   inner: optax.OptState
-  average: Any  # the parameters' exponential moving average
+  average: Any  # the parameters' exponential moving average, debiased
+  count: jax.Array  # updates averaged
 
 
 def averaged(tx: optax.GradientTransformation, decay: float) -> optax.GradientTransformation:
-  """`tx`, keeping beside its state an exponential moving average of the parameters it produces,
-  average <- decay * average + (1 - decay) * params after each update (what DDPM samples with, decay 0.9999).
-  Living in the optimizer state, the average is checkpointed, resumed and skipped on a NaN step with the rest;
-  `jaxdl.train.state.eval_params` reads it."""
+  """`tx`, keeping beside its state an exponential moving average of the parameters it produces (what DDPM
+  samples with, decay 0.9999): after update t, average = sum_s w_s params_s with w_s proportional to
+  decay^(t - s), normalized as Adam debiases its moments, so the initial parameters weigh nothing (a plain
+  average started from them would still hold decay^t of them). Living in the optimizer state, the average is
+  checkpointed, resumed and skipped on a NaN step with the rest; `jaxdl.train.state.eval_params` reads it."""
   if not 0 <= decay < 1:
     raise UsageError(f"--ema_decay={decay}: an average needs a decay in [0, 1)")
 
   def init_fn(params):
-    return AveragedState(tx.init(params), jax.tree.map(jnp.copy, params))
+    return AveragedState(tx.init(params), jax.tree.map(jnp.copy, params), jnp.zeros((), jnp.int32))
 
   def update_fn(updates, state, params=None):
     updates, inner = tx.update(updates, state.inner, params)
-    average = optax.incremental_update(optax.apply_updates(params, updates), state.average, 1 - decay)
-    return updates, AveragedState(inner, average)
+    count = state.count + 1
+    weight = (1 - decay) / (1 - decay ** count.astype(jnp.float32))  # 1 at the first update
+    average = optax.incremental_update(optax.apply_updates(params, updates), state.average, weight)
+    return updates, AveragedState(inner, average, count)
 
   return optax.GradientTransformation(init_fn, update_fn)
 

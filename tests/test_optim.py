@@ -142,14 +142,16 @@ def test_gradient_accumulation_equals_one_step_on_the_mean_gradient():
 def test_the_average_follows_the_parameters_tx_produces_and_leaves_the_updates_alone():
   w = np.array([1.0, -2.0])
   tx, avg = optim.create("momentum", 0.1), optim.averaged(optim.create("momentum", 0.1), 0.9)
-  state, averaged_state, expected = tx.init(w), avg.init(w), w.copy()
+  state, averaged_state, trajectory = tx.init(w), avg.init(w), []
   for g in np.array([[1.0, 0.5], [-2.0, 1.0], [0.5, 0.5]]):
     updates, state = tx.update(g, state, w)
     same, averaged_state = avg.update(g, averaged_state, w)
     chex.assert_trees_all_close(same, updates)
     w = np.asarray(optax.apply_updates(w, updates))
-    expected = 0.9 * expected + 0.1 * w  # Polyak averaging with decay 0.9
-  np.testing.assert_allclose(averaged_state.average, expected, rtol=1e-6)
+    trajectory.append(w)
+  # the parameters after updates 1, 2, 3 weighted 0.9^2 : 0.9 : 1, normalized; the initial ones not at all
+  weights = np.array([0.81, 0.9, 1.0]) / 2.71
+  np.testing.assert_allclose(averaged_state.average, weights @ np.stack(trajectory), rtol=1e-6)
   with pytest.raises(UsageError, match="--ema_decay=1.0: an average needs a decay in"):
     optim.averaged(tx, 1.0)
 
