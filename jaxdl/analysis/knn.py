@@ -32,17 +32,19 @@ def vote(neighbour_labels, num_classes: int):
   return jnp.argmax(votes * (k + 1) + nearest, axis=-1)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "metric", "num_classes", "chunk"))
-def predict(train_x, train_y, queries, k: int, metric: str = "l2", num_classes: int = 10, chunk: int = 256):
-  """Labels (Q,) of `queries` (Q, D) by their k nearest rows of `train_x` (N, D) with labels `train_y` (N,),
-  `chunk` queries at a time (memory Q x N, times D for l1)."""
+@functools.partial(jax.jit, static_argnames=("k", "metric", "chunk"))
+def neighbours(train_x, queries, k: int, metric: str = "l2", chunk: int = 256):
+  """Indices (Q, k) of the k rows of `train_x` (N, D) nearest each query (Q, D), nearest first (equal distances:
+  the lower index first), `chunk` queries at a time (memory chunk x N, times D for l1). The first j of them are
+  the j nearest, so one call serves every k' <= k."""
   if not 1 <= k <= train_x.shape[0]:
     raise ValueError(f"k={k}: choose 1 to the {train_x.shape[0]} training examples")
   pad = -queries.shape[0] % chunk
   blocks = jnp.pad(queries, ((0, pad), (0, 0))).reshape(-1, chunk, queries.shape[1])
+  nearest = jax.lax.map(lambda block: jax.lax.top_k(-distances(block, train_x, metric), k)[1], blocks)
+  return nearest.reshape(-1, k)[:queries.shape[0]]
 
-  def classify(block):
-    _, nearest = jax.lax.top_k(-distances(block, train_x, metric), k)  # ties: the lower index first
-    return vote(train_y[nearest], num_classes)
 
-  return jax.lax.map(classify, blocks).reshape(-1)[:queries.shape[0]]
+def predict(train_x, train_y, queries, k: int, metric: str = "l2", num_classes: int = 10, chunk: int = 256):
+  """Labels (Q,) of `queries` by the vote of their k nearest training examples."""
+  return vote(jnp.asarray(train_y)[neighbours(train_x, queries, k, metric, chunk)], num_classes)

@@ -47,6 +47,18 @@ def sample_grids(directory: str, samples, caption: str, stem: str = "samples") -
   return paths
 
 
+def spectrum(path: str, values, title: str) -> str:
+  """Saves eigenvalue estimates (ascending) as points against their rank, on a symmetric-log axis (they span
+  decades and may be negative)."""
+  fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+  ax.plot(np.arange(1, len(values) + 1), values, "o")
+  ax.set_yscale("symlog", linthresh=max(1e-6, float(np.abs(values).max()) * 1e-4))
+  ax.set_xlabel("rank (ascending)")
+  ax.set_ylabel("eigenvalue")
+  ax.grid(alpha=0.3)
+  return _save(fig, path, title)
+
+
 def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
   """Saves matrices (N, rows, columns) in [0, 1] side by side, each labelled along both axes, as one PNG."""
   fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 3.6), dpi=100, squeeze=False)
