@@ -170,4 +170,5 @@ MODES = {
     "scaling": Mode(scaling, "train one run per --scaling size and fit the power law L(N)"),
     "knn_eval": Mode(probes.knn_eval, "k-nearest-neighbour test accuracy of a classifier's penultimate features"),
     "hessian": Mode(probes.hessian, "extreme Hessian eigenvalues of a classifier's loss at its best checkpoint"),
+    "attack": Mode(probes.attack, "a classifier's test accuracy under FGSM and PGD against epsilon"),
 }

@@ -1,6 +1,6 @@
 """Modes that look inside a trained classifier run (its best checkpoint, by validation): nearest-neighbour
-accuracy of its penultimate features (`--mode=knn_eval`) and the curvature of its loss (`--mode=hessian`).
-Each writes a JSON file in the workdir and says where.
+accuracy of its penultimate features (`--mode=knn_eval`), the curvature of its loss (`--mode=hessian`) and its
+accuracy under adversarial perturbations (`--mode=attack`). Each writes its numbers in the workdir and says where.
 """
 
 import json
@@ -10,7 +10,8 @@ import jax
 import numpy as np
 
 from jaxdl import registry
-from jaxdl.analysis import curvature, features, kfold, knn
+from jaxdl import losses
+from jaxdl.analysis import adversarial, curvature, features, kfold, knn
 from jaxdl.config import Config
 from jaxdl.errors import UsageError
 from jaxdl.train import loop, plots
@@ -96,3 +97,46 @@ def hessian(config: Config, workdir: str, examples: int = 512, iterations: int =
                         f"Hessian at step {step}: Ritz values of {len(ritz)} Lanczos steps")
   return (f"step {step}: largest eigenvalue {ritz[-1]:.4g}, smallest {ritz[0]:.4g}, condition number "
           f"{report['condition_number']:.4g}\nwrote {path}, {plot}")
+
+
+ATTACK_EPSILONS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)
+
+
+def attack(config: Config, workdir: str, count: int = 512, pgd_steps: int = 10) -> str:
+  """Accuracy on the first `count` test images perturbed by FGSM and by PGD (`pgd_steps` steps of epsilon / 4
+  from a random start) at each epsilon of ATTACK_EPSILONS, in L-infinity and clipped to the split's pixel range;
+  added to summary.json as "attack" and drawn in plots/attack.png."""
+  setup, variables, step = _trained_classifier(config, workdir, "attack")
+  test = setup.dataset.splits["test"].read(np.arange(min(count, len(setup.dataset.splits["test"]))))
+  images, labels = test["image"], test["label"]
+  low, high = float(images.min()), float(images.max())
+  model_state = {k: v for k, v in variables.items() if k != "params"}
+
+  def loss_fn(x, y):
+    return losses.softmax_cross_entropy(setup.task.logits(variables["params"], model_state, {"image": x}), y)
+
+  @jax.jit
+  def accuracies(epsilon):
+    perturbed = {"fgsm": adversarial.fgsm(loss_fn, images, labels, epsilon, low, high),
+                 "pgd": adversarial.pgd(loss_fn, images, labels, epsilon, epsilon / 4, pgd_steps,
+                                        jax.random.PRNGKey(config.seed), low, high)}
+    return {name: (setup.task.logits(variables["params"], model_state, {"image": x}).argmax(-1) == labels).mean()
+            for name, x in perturbed.items()}
+
+  table = {name: [] for name in ("fgsm", "pgd")}
+  for epsilon in ATTACK_EPSILONS:
+    for name, value in accuracies(epsilon).items():
+      table[name].append(float(value))
+  report = {"step": step, "examples": len(labels), "epsilons": list(ATTACK_EPSILONS), "pgd_steps": pgd_steps,
+            "accuracy": table}
+  summary_path = os.path.join(workdir, "summary.json")
+  summary = {}
+  if os.path.exists(summary_path):
+    with open(summary_path) as f:
+      summary = json.load(f)
+  with open(summary_path, "w") as f:
+    json.dump({**summary, "attack": report}, f, indent=2)
+  plot = plots.curves(os.path.join(workdir, "plots", "attack.png"), ATTACK_EPSILONS, table, "epsilon (L-infinity)",
+                      "test accuracy", f"step {step} under attack ({len(labels)} test images)")
+  rows = [f"epsilon {e:g}: fgsm {f:.4f} pgd {p:.4f}" for e, f, p in zip(ATTACK_EPSILONS, table["fgsm"], table["pgd"])]
+  return "\n".join(rows + [f"wrote {summary_path} (\"attack\"), {plot}"])

@@ -1,4 +1,4 @@
-"""--mode=knn_eval and --mode=hessian on a small trained MLP run."""
+"""--mode=knn_eval, --mode=hessian and --mode=attack on a small trained MLP run."""
 
 import json
 
@@ -26,5 +26,12 @@ def test_knn_eval_and_hessian_read_a_trained_classifiers_best_checkpoint(tmp_pat
   ritz = np.array(curvature["ritz_values"])
   assert np.all(np.diff(ritz) >= 0) and curvature["largest"] == ritz[-1] > 0
   assert (tmp_path / "plots" / "hessian.png").read_bytes()[:4] == b"\x89PNG"
+  assert "epsilon 0.2: fgsm" in modes.MODES["attack"].run(config, str(tmp_path))
+  summary = json.loads((tmp_path / "summary.json").read_text())
+  attacked = summary["attack"]["accuracy"]
+  clean = attacked["fgsm"][0]
+  assert summary["attack"]["epsilons"][0] == 0 and attacked["pgd"][0] == clean > 0.9  # epsilon 0 moves nothing
+  assert attacked["fgsm"][-1] < clean and attacked["pgd"][-1] < clean and "final" in summary
+  assert (tmp_path / "plots" / "attack.png").read_bytes()[:4] == b"\x89PNG"
   with pytest.raises(UsageError, match="reads an image classifier's run"):
     modes.MODES["hessian"].run(Config(data="digits", model="dcgan", task="gan", steps=1), str(tmp_path / "none"))

@@ -59,6 +59,18 @@ def spectrum(path: str, values, title: str) -> str:
   return _save(fig, path, title)
 
 
+def curves(path: str, x, series: dict, xlabel: str, ylabel: str, title: str) -> str:
+  """Saves one line per named series of y values against the shared x values."""
+  fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+  for name, ys in series.items():
+    ax.plot(x, ys, "o-", label=name)
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.grid(alpha=0.3)
+  ax.legend()
+  return _save(fig, path, title)
+
+
 def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
   """Saves matrices (N, rows, columns) in [0, 1] side by side, each labelled along both axes, as one PNG."""
   fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 3.6), dpi=100, squeeze=False)
