@@ -22,12 +22,12 @@ CHUNK = 256  # examples through the network at a time (one compiled shape)
 
 
 def _trained_classifier(config: Config, workdir: str, mode: str):
-  """(setup, eval-mode variables, step) of the run's best checkpoint; the task must classify images."""
+  """(setup, eval parameters, model state, step) of the run's best checkpoint; the task must classify images."""
   if not hasattr(registry.tasks.get(config.task), "logits"):
     raise UsageError(f"--mode={mode} reads an image classifier's run; --task={config.task} is not one")
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
-  return setup, {"params": state_lib.eval_params(state), **state.model_state}, step
+  return setup, state_lib.eval_params(state), state.model_state, step
 
 
 def _split(setup, name: str) -> dict[str, np.ndarray]:
@@ -49,7 +49,8 @@ def knn_eval(config: Config, workdir: str) -> str:
   """Classifies the test split by its k nearest training examples in the network's penultimate features, k and
   the distance chosen by 5-fold cross-validation on the training split (the evaluation self-supervised
   representations get; the remainder of 5 examples sits cross-validation out); writes knn.json."""
-  setup, variables, step = _trained_classifier(config, workdir, "knn_eval")
+  setup, params, model_state, step = _trained_classifier(config, workdir, "knn_eval")
+  variables = {"params": params, **model_state}
   embed = jax.jit(lambda x: features.penultimate(setup.task.model, variables, x, train=False)[1])
   train, test = _split(setup, "train"), _split(setup, "test")
   train_x, test_x = _in_chunks(embed, train["image"]), _in_chunks(embed, test["image"])
@@ -79,14 +80,13 @@ def hessian(config: Config, workdir: str, examples: int = 512, iterations: int =
   """The Ritz values of `iterations` Lanczos steps on the Hessian of the eval-mode loss over the first
   `examples` training examples at the best checkpoint: its largest and smallest eigenvalues and their ratio
   (hessian.json, plots/hessian.png)."""
-  setup, variables, step = _trained_classifier(config, workdir, "hessian")
+  setup, params, model_state, step = _trained_classifier(config, workdir, "hessian")
   batch = setup.dataset.splits["train"].read(np.arange(min(examples, len(setup.dataset.splits["train"]))))
-  model_state = {k: v for k, v in variables.items() if k != "params"}
 
   def loss(params):
     return setup.task.eval_fn(params, model_state, batch)["loss"].mean()
 
-  ritz = curvature.lanczos(loss, variables["params"], iterations, jax.random.PRNGKey(config.seed))
+  ritz = curvature.lanczos(loss, params, iterations, jax.random.PRNGKey(config.seed))
   report = {"step": step, "examples": len(batch["label"]), "ritz_values": ritz.tolist(),
             "largest": float(ritz[-1]), "smallest": float(ritz[0]),
             "condition_number": curvature.condition_number(ritz)}
@@ -106,21 +106,23 @@ def attack(config: Config, workdir: str, count: int = 512, pgd_steps: int = 10) 
   """Accuracy on the first `count` test images perturbed by FGSM and by PGD (`pgd_steps` steps of epsilon / 4
   from a random start) at each epsilon of ATTACK_EPSILONS, in L-infinity and clipped to the split's pixel range;
   added to summary.json as "attack" and drawn in plots/attack.png."""
-  setup, variables, step = _trained_classifier(config, workdir, "attack")
+  setup, params, model_state, step = _trained_classifier(config, workdir, "attack")
   test = setup.dataset.splits["test"].read(np.arange(min(count, len(setup.dataset.splits["test"]))))
   images, labels = test["image"], test["label"]
   low, high = float(images.min()), float(images.max())
-  model_state = {k: v for k, v in variables.items() if k != "params"}
+
+  def logits_fn(x):
+    return setup.task.logits(params, model_state, {"image": x})
 
   def loss_fn(x, y):
-    return losses.softmax_cross_entropy(setup.task.logits(variables["params"], model_state, {"image": x}), y)
+    return losses.softmax_cross_entropy(logits_fn(x), y)
 
   @jax.jit
   def accuracies(epsilon):
     perturbed = {"fgsm": adversarial.fgsm(loss_fn, images, labels, epsilon, low, high),
                  "pgd": adversarial.pgd(loss_fn, images, labels, epsilon, epsilon / 4, pgd_steps,
                                         jax.random.PRNGKey(config.seed), low, high)}
-    return {name: (setup.task.logits(variables["params"], model_state, {"image": x}).argmax(-1) == labels).mean()
+    return {name: (logits_fn(x).argmax(-1) == labels).mean()
             for name, x in perturbed.items()}
 
   table = {name: [] for name in ("fgsm", "pgd")}
