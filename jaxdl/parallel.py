@@ -127,9 +127,7 @@ class PmapParallel:
 
   def abstract_init(self, init_fn, *args):
     """The global (unreplicated) state's shapes and dtypes on the first device, computing nothing."""
-    device = jax.sharding.SingleDeviceSharding(self.devices[0])
-    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
-                        jax.eval_shape(init_fn, *args))
+    return abstract_on_device(self.devices[0], init_fn, *args)
 
   def put_state(self, state):
     return jax_utils.replicate(state, self.devices)
@@ -149,6 +147,14 @@ class PmapParallel:
 
   def to_global(self, tree):
     return jax_utils.unreplicate(tree)
+
+
+def abstract_on_device(device, init_fn, *args):
+  """Shapes and dtypes of what `init_fn(*args)` returns, placed on one `device`, computing nothing (what a
+  checkpoint restores into when it is read whole on one device)."""
+  sharding = jax.sharding.SingleDeviceSharding(device)
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+                      jax.eval_shape(init_fn, *args))
 
 
 MODES = {"jit": JitParallel, "pmap": PmapParallel}

@@ -97,9 +97,7 @@ def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "log
                      f"--data_args={config.data_args}); this run's are {dataset.example_shapes.get('image')}")
   sample = dataset.splits["train"].read(np.arange(1))
   create = lambda rng: state_lib.create(task, build_transformation(config, task), rng, sample)  # noqa: E731
-  device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
-                          jax.eval_shape(create, jax.random.PRNGKey(0)))
+  abstract = parallel.abstract_on_device(jax.devices()[0], create, jax.random.PRNGKey(0))
   ckpt = Checkpoints(os.path.join(run_dir, "checkpoints"), config.keep_checkpoints, f"val_{task.monitor}",
                      task.monitor_mode, create=False)
   try:
