@@ -53,12 +53,15 @@ class Config:
   top_k: int = 0
   top_p: float = 1.0
   beam: int = 4
+  # --mode=explain: which picture, and the layer that CAM, Grad-CAM and inversion read ("": the last spatial one)
+  method: str = "saliency"
+  layer: str = ""
 
 
 # Flags a resumed run may change without changing what it computes.
 RESUMABLE = frozenset({"steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "mode",
                        "ensemble", "scaling", "prompt", "sample_length", "temperature", "top_k", "top_p",
-                       "beam"})
+                       "beam", "method", "layer"})
 
 
 def to_flagfile(config: Config) -> str:

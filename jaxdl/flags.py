@@ -15,6 +15,7 @@ from jaxdl.config import Config
 from jaxdl.modes import MODES as RUN_MODES
 from jaxdl.nn import matmul_conv
 from jaxdl.parallel import MODES
+from jaxdl.probes import EXPLAIN_METHODS
 from jaxdl.train.setup import DTYPES
 
 _D = Config()
@@ -85,6 +86,13 @@ flags.DEFINE_float("top_p", _D.top_p, "--mode=sample: draw among the fewest most
 flags.register_validator("top_p", lambda p: p > 0, "--top_p must be in (0, 1]")
 flags.DEFINE_integer("beam", _D.beam, "--mode=sample: beam width of tasks that decode from an input (captions, "
                      "seq2seq; 1: greedy).", lower_bound=1)
+
+# Pictures of a trained classifier (--mode=explain)
+flags.DEFINE_enum("method", _D.method, list(EXPLAIN_METHODS), "--mode=explain: saliency (|dS_y/dx|), cam (class "
+                  "activation map), gradcam, classviz (the image each class scores highest) or inversion (images "
+                  "rebuilt from --layer's output).")
+flags.DEFINE_string("layer", _D.layer, "--mode=explain: the layer (a flax path as --mode=summary lists it, e.g. "
+                    "layer4/block1) that cam, gradcam and inversion read; empty: the last layer with a spatial output.")
 
 
 def config_from_flags() -> Config:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from jaxdl import data, probes, registry
+from jaxdl import classic, data, probes, registry
 from jaxdl.analysis import summary as model_summary
 from jaxdl.config import Config
 from jaxdl.data import augment
@@ -171,4 +171,8 @@ MODES = {
     "knn_eval": Mode(probes.knn_eval, "k-nearest-neighbour test accuracy of a classifier's penultimate features"),
     "hessian": Mode(probes.hessian, "extreme Hessian eigenvalues of a classifier's loss at its best checkpoint"),
     "attack": Mode(probes.attack, "a classifier's test accuracy under FGSM and PGD against epsilon"),
+    "perceptron": Mode(classic.perceptron, "Rosenblatt's perceptron on two classes: its updates against the bound"),
+    "knn": Mode(classic.knn, "k nearest neighbours on the pixels, k and distance by cross-validation"),
+    "least_squares": Mode(classic.least_squares, "the closed-form linear classifier and its class templates"),
+    "explain": Mode(probes.explain, "a PNG of what a classifier looks at (--method, --layer)"),
 }

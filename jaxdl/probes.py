@@ -1,6 +1,7 @@
 """Modes that look inside a trained classifier run (its best checkpoint, by validation): nearest-neighbour
-accuracy of its penultimate features (`--mode=knn_eval`), the curvature of its loss (`--mode=hessian`) and its
-accuracy under adversarial perturbations (`--mode=attack`). Each writes its numbers in the workdir and says where.
+accuracy of its penultimate features (`--mode=knn_eval`), the curvature of its loss (`--mode=hessian`), its
+accuracy under adversarial perturbations (`--mode=attack`) and pictures of what it looks at (`--mode=explain`).
+Each writes its numbers in the workdir and says where.
 """
 
 import json
@@ -11,13 +12,12 @@ import numpy as np
 
 from jaxdl import registry
 from jaxdl import losses
-from jaxdl.analysis import adversarial, curvature, features, kfold, knn
+from jaxdl.analysis import adversarial, curvature, features, knn, saliency, synthesis
 from jaxdl.config import Config
 from jaxdl.errors import UsageError
 from jaxdl.train import loop, plots
 from jaxdl.train import state as state_lib
 
-KNN_CANDIDATES = tuple((k, metric) for metric in knn.METRICS for k in (1, 3, 5, 10, 20))
 CHUNK = 256  # examples through the network at a time (one compiled shape)
 
 
@@ -48,27 +48,17 @@ def _in_chunks(fn, images) -> np.ndarray:
 def knn_eval(config: Config, workdir: str) -> str:
   """Classifies the test split by its k nearest training examples in the network's penultimate features, k and
   the distance chosen by 5-fold cross-validation on the training split (the evaluation self-supervised
-  representations get; the remainder of 5 examples sits cross-validation out); writes knn.json."""
+  representations get); writes knn.json."""
   setup, params, model_state, step = _trained_classifier(config, workdir, "knn_eval")
   variables = {"params": params, **model_state}
   embed = jax.jit(lambda x: features.penultimate(setup.task.model, variables, x, train=False)[1])
   train, test = _split(setup, "train"), _split(setup, "test")
   train_x, test_x = _in_chunks(embed, train["image"]), _in_chunks(embed, test["image"])
-  num_classes, ks = setup.dataset.num_classes, sorted({k for k, _ in KNN_CANDIDATES})
-  usable = len(train_x) - len(train_x) % 5  # equal folds: one compiled search per distance
-  scores = {candidate: [] for candidate in KNN_CANDIDATES}
-  for fit, val in kfold.folds(usable, 5, config.seed):
-    for metric in knn.METRICS:
-      nearest = np.asarray(knn.neighbours(train_x[fit], train_x[val], ks[-1], metric))
-      for k in ks:
-        votes = knn.vote(train["label"][fit][nearest[:, :k]], num_classes)
-        scores[(k, metric)].append(float(np.mean(np.asarray(votes) == train["label"][val])))
-  means = [float(np.mean(scores[candidate])) for candidate in KNN_CANDIDATES]
-  k, metric = KNN_CANDIDATES[int(np.argmax(means))]
-  guesses = knn.predict(train_x, train["label"], test_x, k, metric, num_classes)
+  k, metric, means = knn.choose(train_x, train["label"], setup.dataset.num_classes, seed=config.seed)
+  guesses = knn.predict(train_x, train["label"], test_x, k, metric, setup.dataset.num_classes)
   test_accuracy = float(np.mean(np.asarray(guesses) == test["label"]))
   report = {"step": step, "k": k, "metric": metric, "test_accuracy": test_accuracy, "features": train_x.shape[1],
-            "cross_validation": {f"{kk}/{m}": mean for (kk, m), mean in zip(KNN_CANDIDATES, means)}}
+            "cross_validation": means}
   path = os.path.join(workdir, "knn.json")
   with open(path, "w") as f:
     json.dump(report, f, indent=2)
@@ -142,3 +132,72 @@ def attack(config: Config, workdir: str, count: int = 512, pgd_steps: int = 10) 
                       "test accuracy", f"step {step} under attack ({len(labels)} test images)")
   rows = [f"epsilon {e:g}: fgsm {f:.4f} pgd {p:.4f}" for e, f, p in zip(ATTACK_EPSILONS, table["fgsm"], table["pgd"])]
   return "\n".join(rows + [f"wrote {summary_path} (\"attack\"), {plot}"])
+
+
+EXPLAIN_METHODS = ("saliency", "cam", "gradcam", "classviz", "inversion")
+
+
+def _unit(maps):
+  """Each map (N, h, w) stretched to [0, 1] for display (a constant map becomes 0)."""
+  low = maps.min(axis=(1, 2), keepdims=True)
+  return (maps - low) / np.maximum(maps.max(axis=(1, 2), keepdims=True) - low, 1e-12)
+
+
+def explain(config: Config, workdir: str, count: int = 8) -> str:
+  """What the best checkpoint looks at, by --method: heat over the first `count` test images (saliency |dS_y/dx|,
+  CAM or Grad-CAM of their label's score at --layer), one image per class that the network scores highest
+  (classviz), or `count` test images rebuilt from --layer's output alone (inversion). --layer defaults to the
+  last layer with a spatial output (`saliency.spatial_layers`). Writes plots/explain_METHOD.png."""
+  setup, params, model_state, step = _trained_classifier(config, workdir, "explain")
+  variables, model = {"params": params, **model_state}, setup.task.model
+  split = "test" if "test" in setup.dataset.splits else "val"
+  examples = setup.dataset.splits[split].read(np.arange(min(count, len(setup.dataset.splits[split]))))
+  images, labels = examples["image"], examples["label"]
+  train_images = _split(setup, "train")["image"]
+  low, high = float(train_images.min()), float(train_images.max())
+  rng = jax.random.PRNGKey(config.seed)
+
+  def logits_fn(x):
+    return setup.task.logits(params, model_state, {"image": x})
+
+  layer = config.layer
+  if config.method in ("cam", "gradcam", "inversion") and not layer:
+    layers = saliency.spatial_layers(model, variables, images, train=False)
+    if not layers:
+      raise UsageError(f"--method={config.method} reads a spatial layer and {config.model} has none; name a layer "
+                       "with --layer (--mode=summary lists them)")
+    layer = layers[-1]
+  where = f" at {layer}" if config.method in ("cam", "gradcam", "inversion") else ""
+  path = os.path.join(workdir, "plots", f"explain_{config.method}.png")
+  title = f"{config.method}{where}, step {step}"
+  try:
+    if config.method == "classviz":
+      classes = np.arange(setup.dataset.num_classes)
+      start = np.broadcast_to(train_images.mean(0), (len(classes), *train_images.shape[1:]))
+      made = jax.jit(lambda s: synthesis.class_model(logits_fn, s, classes, rng, low=low, high=high))(start)
+      chances = np.asarray(jax.nn.softmax(logits_fn(made)))[classes, classes]
+      plots.image_grid(path, (np.asarray(made) - low) / (high - low), f"{title}: the image each class scores highest",
+                       columns=min(len(classes), 10), captions=[f"{c}: p={p:.2f}" for c, p in zip(classes, chances)])
+      return f"class models: p(class | its image) min {chances.min():.3f}, mean {chances.mean():.3f}\nwrote {path}"
+    if config.method == "inversion":
+      def represent(x):
+        return saliency.layer_output(model, variables, x, layer, train=False)
+
+      start = np.asarray(jax.random.uniform(rng, images.shape, minval=low, maxval=high))
+      made = jax.jit(lambda s: synthesis.invert(represent, represent(images), s, rng, low=low, high=high))(start)
+      target = represent(images).reshape(len(images), -1)
+      gaps = np.linalg.norm(represent(made).reshape(len(images), -1) - target, axis=1) / np.linalg.norm(target, axis=1)
+      plots.image_grid(path, (np.concatenate([images, np.asarray(made)]) - low) / (high - low),
+                       f"{title} (top: {split} images, bottom: rebuilt from noise)", columns=len(images))
+      return f"relative feature error of the rebuilt images: mean {gaps.mean():.4f}, max {gaps.max():.4f}\nwrote {path}"
+    if config.method == "saliency":
+      maps = np.abs(np.asarray(jax.jit(lambda x: saliency.saliency(logits_fn, x, labels))(images))).max(-1)
+    else:
+      method = saliency.class_activation_map if config.method == "cam" else saliency.grad_cam
+      maps = jax.jit(lambda x: method(model, variables, x, labels, layer, train=False))(images)
+  except ValueError as e:  # a layer that is not there, CAM on a model not pooled into one linear layer
+    raise UsageError(f"--mode=explain --method={config.method}: {e}") from None
+  predictions = np.asarray(logits_fn(images)).argmax(-1)
+  plots.overlays(path, (images - low) / (high - low), _unit(np.asarray(maps)), f"{title} on the first {split} images",
+                 [f"label {y}, predicted {p}" for y, p in zip(labels, predictions)])
+  return f"wrote {path}"

@@ -63,3 +63,29 @@ def grad_cam(model: nn.Module, variables, images, labels, layer: str, **kwargs):
   grads, a = jax.grad(score, has_aux=True)(jnp.zeros(activation.shape, activation.dtype))
   alphas = grads.mean(axis=(1, 2))  # (B, K)
   return jax.nn.relu(jnp.einsum("bhwk,bk->bhw", a, alphas))
+
+
+def layer_output(model: nn.Module, variables, images, layer: str, **kwargs):
+  """The named layer's output on `images`: the representation feature inversion matches."""
+  return _apply_with_layer(model, variables, images, layer, **kwargs)[1]
+
+
+def spatial_layers(model: nn.Module, variables, images, **kwargs) -> list[str]:
+  """The paths of the layers whose output is a (B, h, w, K) map of more than one position, in the order they
+  finish (a block after the layers inside it), traced abstractly: the last one is the default layer for CAM,
+  Grad-CAM and inversion (a 1 x 1 map has nothing to show where)."""
+  finished = []
+
+  def record(next_fun, args, call_kwargs, context):
+    out = next_fun(*args, **call_kwargs)
+    spatial = getattr(out, "ndim", 0) == 4 and out.shape[1] * out.shape[2] > 1
+    if context.method_name == "__call__" and spatial and context.module.path:
+      finished.append("/".join(context.module.path))
+    return out
+
+  def run(x):
+    with nn.intercept_methods(record):
+      return model.apply(variables, x, **kwargs)
+
+  jax.eval_shape(run, images)
+  return list(dict.fromkeys(reversed(finished)))[::-1]  # a layer called twice counts where it last finished

@@ -111,13 +111,11 @@ def evaluate(setup: Setup, eval_step, state, batch_size: int) -> dict[str, float
   return out
 
 
-def check_initial_loss(setup: Setup, state, batch) -> dict[str, float]:
-  """The notes' first babysitting check: at step 0 the loss should be near its chance value."""
-  host = setup.parallel.to_global(state)
-  loss_fn = lambda b: setup.task.loss_fn(host.params, host.model_state, b, host.rng)[0]  # noqa: E731
-  # One "device" of pmap's axis, so layers that average over it (BatchNorm) find the axis bound.
-  batch = jax.tree.map(lambda x: x[None], batch)
-  loss = float(jax.jit(jax.vmap(loss_fn, axis_name=setup.parallel.axis_name))(batch)[0])
+def check_initial_loss(setup: Setup, first_step_metrics) -> dict[str, float]:
+  """The notes' first babysitting check: at step 0 the loss should be near its chance value. Read from the first
+  training step, whose loss is computed at the initial parameters (a check of its own would compile the
+  model's loss once more)."""
+  loss = float(jax.device_get(setup.parallel.to_global(first_step_metrics["loss"])))
   expected = setup.task.expected_initial_loss()
   if not math.isfinite(loss) or abs(loss - expected) > 0.5 * expected:
     logging.warning("initial loss %.4g is far from the expected %.4g (log C for softmax): check the "
@@ -179,8 +177,6 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
     print(f"jaxdl: resuming from step {start} in {ckpt.directory}", file=sys.stderr)
   writer = MetricWriter(workdir, resume_step=start)
   early = EarlyStopping.from_rows(read_rows(writer.path), monitor, task.monitor_mode, config.early_stop_patience)
-  if start == 0:
-    writer.write(0, "init", check_initial_loss(setup, state, sample))
 
   train_step = parallel.compile_train_step(make_train_step(task, setup.tx, parallel.axis_name, setup.augment))
   eval_step = parallel.compile_eval_step(make_eval_step(task, parallel.axis_name))
@@ -195,10 +191,12 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
       end = start if stopped_early else config.steps  # a run that already stopped early stays stopped
       for step in range(start + 1, end + 1):
         batch, data_state = next(batches)
-        state, _ = train_step(state, batch)
+        state, step_metrics = train_step(state, batch)
         if loop_start is None:  # time steady-state steps only: the first one compiles
           jax.block_until_ready(state.step)
           loop_start, first_step = time.perf_counter(), step
+          if step == 1:
+            writer.write(0, "init", check_initial_loss(setup, step_metrics))
         bar.update()
         last = step == config.steps
         if step % config.log_every == 0 or last:  # not on a stop: the sums in the state carry over exactly

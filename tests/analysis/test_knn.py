@@ -50,4 +50,7 @@ def test_cross_validation_on_the_training_split_chooses_a_knn_that_reads_digits(
   candidates = [(k, metric) for metric in knn.METRICS for k in (1, 5)]
   best, means = kfold.choose(candidates, accuracy, x, y, k=2)  # two folds of 647: one compile per candidate
   assert means[candidates.index(best)] == max(means) and min(means) > 0.9
+  assert len(x) % 2 == 0  # so that knn.choose's equal folds are kfold.choose's folds
+  k, metric, by_setting = knn.choose(x, y, 10, folds=2, ks=(1, 5))  # one search per fold and distance
+  assert (k, metric) == best and list(by_setting.values()) == means
   assert np.mean(np.asarray(knn.predict(x, y, flat(test["image"]), *best)) == test["label"]) >= 0.97

@@ -11,6 +11,7 @@ import pytest
 from jaxdl.config import Config
 from jaxdl.errors import UsageError
 from jaxdl.train import loop
+from jaxdl.train.step import make_train_step
 from jaxdl.train.writer import read_rows
 from tests.conftest import run_jaxdl
 
@@ -142,8 +143,10 @@ def test_initial_loss_far_from_log_c_warns(caplog):
   config = dataclasses.replace(FAST, steps=2)
   setup = dataclasses.replace(setup_lib.build(config), task=Classify(model=Loud(), num_classes=10))
   state, sample = loop.init_state(setup, config)
+  train_step = setup.parallel.compile_train_step(make_train_step(setup.task, setup.tx, setup.parallel.axis_name))
+  _, metrics = train_step(state, setup.parallel.put_batch(sample))  # the loss at the initial parameters
   with caplog.at_level("WARNING", logger="absl"):
-    row = loop.check_initial_loss(setup, state, sample)
+    row = loop.check_initial_loss(setup, metrics)
   assert row["loss"] > 10 * row["expected_loss"]
   assert "far from the expected" in caplog.text
 
