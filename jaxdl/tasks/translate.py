@@ -121,8 +121,13 @@ class Translate:
     del model_state, rng
     names = json.loads(read_artifact(workdir, "symbols.json"))
     words = lambda ids: [names[t] for t in _until_eos(ids)]  # noqa: E731
-    step, state, first = self._decoder(params, examples)
-    tokens, _ = decode.beam_search(step, state, first, options.beam, examples["target"].shape[1], eos=EOS, pad=PAD)
+
+    @jax.jit
+    def beams(params, examples):  # encoding and the first step too: eagerly, each op would compile on its own
+      step, state, first = self._decoder(params, examples)
+      return decode.beam_search(step, state, first, options.beam, examples["target"].shape[1], eos=EOS, pad=PAD)[0]
+
+    tokens = beams(params, {k: examples[k] for k in (*self.model.input_keys, "target")})
     outputs = [words(t) for t in np.asarray(tokens[:, 0]).tolist()]
     targets = [words(t) for t in np.asarray(examples["target"]).tolist()]
     inputs = [" ".join(names[t] for t in s[:n]) + " -> " for s, n in
@@ -139,7 +144,8 @@ class Translate:
     its own previous token, as greedy decoding does."""
     target = batch["target"]
     free = jnp.zeros(target.shape, bool).at[:, 0].set(True)
-    logits, weights = self.model.apply({"params": params}, *self._inputs(batch), decoder_inputs(target), free)
+    apply = jax.jit(lambda params, inputs, decoder: self.model.apply({"params": params}, *inputs, decoder, free))
+    logits, weights = apply(params, self._inputs(batch), decoder_inputs(target))
     if weights is None:
       raise UsageError(f"--mode=attention_maps: {type(self.model).__name__} returns no single attention map")
     names = json.loads(read_artifact(workdir, "symbols.json"))
