@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from jaxdl import modes
+from jaxdl import modes, probes
 from jaxdl.analysis.knn import KS, METRICS
 from jaxdl.config import Config
 from jaxdl.errors import UsageError
@@ -30,12 +30,13 @@ def test_knn_eval_hessian_and_attack_read_a_trained_classifiers_best_checkpoint(
   assert report["k"] in KS and report["metric"] in METRICS and report["features"] == 16
   assert report["cross_validation"][f"{report['k']}/{report['metric']}"] == max(report["cross_validation"].values())
   assert report["test_accuracy"] > 0.8
-  assert "condition number" in modes.MODES["hessian"].run(CONFIG, trained)
+  assert modes.MODES["hessian"].run is probes.hessian and modes.MODES["attack"].run is probes.attack
+  assert "condition number" in probes.hessian(CONFIG, trained, examples=128, iterations=12)  # (defaults: 512, 30)
   curvature = json.loads(open(f"{trained}/hessian.json").read())
   ritz = np.array(curvature["ritz_values"])
   assert np.all(np.diff(ritz) >= 0) and curvature["largest"] == ritz[-1] > 0
   assert open(f"{trained}/plots/hessian.png", "rb").read(4) == b"\x89PNG"
-  assert "epsilon 0.2: fgsm" in modes.MODES["attack"].run(CONFIG, trained)
+  assert "epsilon 0.2: fgsm" in probes.attack(CONFIG, trained, count=128, pgd_steps=5)  # (defaults: 512, 10)
   summary = json.loads(open(f"{trained}/summary.json").read())
   attacked = summary["attack"]["accuracy"]
   clean = attacked["fgsm"][0]

@@ -58,7 +58,7 @@ def test_attention_gives_padding_no_weight_and_padding_changes_nothing(attention
   batch, vocab = _batch()
   model = Seq2Seq(num_classes=vocab, embed=8, hidden=16, attention=attention)
   inputs = decoder_inputs(batch["target"])
-  params = model.init(jax.random.PRNGKey(0), batch["source"], batch["source_length"], inputs)
+  params = jax.jit(model.init)(jax.random.PRNGKey(0), batch["source"], batch["source_length"], inputs)
   apply = jax.jit(model.apply)
   logits, weights = apply(params, batch["source"], batch["source_length"], inputs)
   real = np.arange(batch["source"].shape[1]) < np.asarray(batch["source_length"])[:, None]
@@ -80,7 +80,7 @@ def test_transformer_teacher_forced_pass_equals_its_cached_steps_and_ignores_pad
   batch, vocab = _batch()
   model = _model("transformer", vocab)
   inputs = decoder_inputs(batch["target"])
-  params = model.init(jax.random.PRNGKey(0), batch["source"], batch["source_length"], inputs)
+  params = jax.jit(model.init)(jax.random.PRNGKey(0), batch["source"], batch["source_length"], inputs)
   apply = jax.jit(model.apply)
   parallel, weights = apply(params, batch["source"], batch["source_length"], inputs)
   stepped, _ = apply(params, batch["source"], batch["source_length"], inputs, jnp.ones(inputs.shape, bool))
@@ -98,12 +98,13 @@ def test_without_teacher_forcing_training_feeds_back_what_greedy_decoding_emits(
   the tokens it scores best are exactly greedy decoding's (jaxdl.decode through `decode_step`)."""
   batch, vocab = _batch()
   task = Translate(_model(name, vocab), vocab, teacher_forcing=0.0)
-  params = task.init(jax.random.PRNGKey(0), batch)["params"]
+  params = jax.jit(task.init)(jax.random.PRNGKey(0), batch)["params"]  # (eagerly, each op would compile alone)
   target = batch["target"]
   free = jnp.zeros(target.shape, bool).at[:, 0].set(True)
-  logits, _ = task.model.apply({"params": params}, batch["source"], batch["source_length"], decoder_inputs(target),
-                               free)
-  np.testing.assert_array_equal(logits.argmax(-1), task.predict(params, batch, target.shape[1]))
+  logits, _ = jax.jit(task.model.apply)({"params": params}, batch["source"], batch["source_length"],
+                                        decoder_inputs(target), free)
+  greedy = jax.jit(task.predict, static_argnums=2)(params, batch, target.shape[1])
+  np.testing.assert_array_equal(logits.argmax(-1), greedy)
 
 
 def test_scheduled_sampling_lowers_the_teacher_forcing_ratio_linearly():
