@@ -71,6 +71,21 @@ def curves(path: str, x, series: dict, xlabel: str, ylabel: str, title: str) -> 
   return _save(fig, path, title)
 
 
+def sweep(path: str, values: dict[str, list[float]], log_scaled: set[str], metric_values, metric: str) -> str:
+  """One panel per swept numeric flag: each run's `metric` against that flag's value (log axis where the flag
+  was drawn log-uniformly); one panel against the run's index when no swept flag is numeric."""
+  values = values or {"run": list(range(len(metric_values)))}
+  fig, axes = plt.subplots(1, len(values), figsize=(4 * len(values), 3.4), dpi=100, squeeze=False)
+  for ax, (name, xs) in zip(axes[0], values.items()):
+    ax.plot(xs, metric_values, "o", alpha=0.7)
+    if name in log_scaled:
+      ax.set_xscale("log")
+    ax.set_xlabel(name)
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+  return _save(fig, path, f"{metric} of each run")
+
+
 def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
   """Saves matrices (N, rows, columns) in [0, 1] side by side, each labelled along both axes, as one PNG."""
   fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 3.6), dpi=100, squeeze=False)
