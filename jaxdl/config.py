@@ -21,6 +21,7 @@ class Config:
   optim: str = "adam"
   optim_args: str = ""
   lr: float = 1e-3
+  lr_batch_size: int = 0  # > 0: --lr is the rate for batches of this size, scaled linearly to --batch_size
   schedule: str = "constant"
   schedule_args: str = ""
   warmup_steps: int = 0

@@ -41,6 +41,9 @@ flags.DEFINE_enum("optim", _D.optim, registry.optimizers.names(), "Optimizer (op
 flags.DEFINE_string("optim_args", _D.optim_args, "key=value,... for the optimizer, e.g. momentum=0.95 or b2=0.98.")
 flags.DEFINE_float("lr", _D.lr, "Peak learning rate (> 0).")
 flags.register_validator("lr", lambda lr: lr > 0, "--lr must be > 0 (a negative rate would ascend the loss)")
+flags.DEFINE_integer("lr_batch_size", _D.lr_batch_size, "The linear scaling rule (Goyal et al., 2017): --lr is the "
+                     "rate for batches of this size, and --batch_size gets lr * batch_size / lr_batch_size (0: off).",
+                     lower_bound=0)
 flags.DEFINE_enum("schedule", _D.schedule, registry.schedules.names(), "Learning-rate schedule after warmup.")
 flags.DEFINE_string("schedule_args", _D.schedule_args, "key=value,... for the schedule, e.g. decay_rate=0.1.")
 flags.DEFINE_integer("warmup_steps", _D.warmup_steps, "Linear warmup from 0 over this many steps.", lower_bound=0)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from jaxdl import classic, data, probes, registry
+from jaxdl import classic, data, lr_find, probes, registry
 from jaxdl.analysis import summary as model_summary
 from jaxdl.config import Config
 from jaxdl.data import augment
@@ -168,6 +168,7 @@ MODES = {
     "augment_preview": Mode(augment_preview, "a PNG grid of augmented training samples"),
     "ensemble": Mode(ensemble_eval, "average the predictions of several checkpoints (--ensemble)"),
     "scaling": Mode(scaling, "train one run per --scaling size and fit the power law L(N)"),
+    "lr_find": Mode(lr_find.lr_find, "the LR range test: loss against an exponentially growing rate, a suggested lr"),
     "knn_eval": Mode(probes.knn_eval, "k-nearest-neighbour test accuracy of a classifier's penultimate features"),
     "hessian": Mode(probes.hessian, "extreme Hessian eigenvalues of a classifier's loss at its best checkpoint"),
     "attack": Mode(probes.attack, "a classifier's test accuracy under FGSM and PGD against epsilon"),

@@ -6,13 +6,14 @@ follow the notes: momentum 0.9; AdaGrad's accumulator starts at 0 and RMSprop de
 with bias correction.
 """
 
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from jaxdl.args import NonNegativeFloat, NonNegativeInt, OpenUnit, PositiveFloat, PositiveInt, Probability, UnitInterval
+from jaxdl.args import (NonNegativeFloat, NonNegativeInt, OpenUnit, PositiveFloat, PositiveInt, Probability, Range,
+                        UnitInterval)
 from jaxdl import args
 from jaxdl.errors import UsageError
 from jaxdl.registry import optimizers, schedules
@@ -167,6 +168,13 @@ def cyclic_cosine(learning_rate, steps, cycles: PositiveInt = 5):
   length = max(1, steps // cycles)
   return optax.join_schedules([optax.cosine_decay_schedule(learning_rate, length)] * cycles,
                               [length * i for i in range(1, cycles)])
+
+
+@schedules.register("range_test")
+def range_test(learning_rate, steps, growth: Annotated[float, Range(1, low_open=True)] = 1e7):
+  """The rate times `growth` ** (step / steps): exponential growth from the rate, the LR range test's
+  schedule (`--mode=lr_find`)."""
+  return lambda count: learning_rate * growth ** (count / max(1, steps))
 
 
 def schedule(name: str, learning_rate: float, steps: int, warmup_steps: int = 0, **hparams) -> optax.Schedule:

@@ -86,6 +86,23 @@ def sweep(path: str, values: dict[str, list[float]], log_scaled: set[str], metri
   return _save(fig, path, f"{metric} of each run")
 
 
+def lr_range(path: str, rates, losses, smooth, suggested: float) -> str:
+  """The LR range test: training loss (and its smoothed curve) against the learning rate, log axis, with the
+  suggested rate marked."""
+  fig, ax = plt.subplots(figsize=(6, 3.8), dpi=100)
+  ax.plot(rates, losses, alpha=0.35, label="loss")
+  ax.plot(rates, smooth, label="smoothed")
+  ax.axvline(suggested, color="k", linestyle="--", label=f"suggested {suggested:.2g}")
+  ax.set_xscale("log")
+  low, high = float(np.min(losses)), min(float(np.max(losses)), 4 * float(np.min(smooth)))  # not the blow-up
+  ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+  ax.set_xlabel("learning rate")
+  ax.set_ylabel("training loss")
+  ax.grid(alpha=0.3)
+  ax.legend()
+  return _save(fig, path, "LR range test")
+
+
 def heatmaps(path: str, maps, row_labels, column_labels, title: str) -> str:
   """Saves matrices (N, rows, columns) in [0, 1] side by side, each labelled along both axes, as one PNG."""
   fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 3.6), dpi=100, squeeze=False)

@@ -59,12 +59,19 @@ def build_task(config: Config, num_classes: int, norm_axis_name: str | None = No
   return task
 
 
+def effective_lr(config: Config) -> float:
+  """--lr, or under --lr_batch_size=B Goyal et al.'s linear scaling rule: --lr is the rate for batches of B, and
+  a batch of --batch_size gets lr * batch_size / B."""
+  return config.lr * config.batch_size / config.lr_batch_size if config.lr_batch_size else config.lr
+
+
 def build_optimizer(config: Config) -> optax.GradientTransformation:
   if config.grad_accum_steps < 1:
     raise UsageError(f"--grad_accum_steps must be >= 1, got {config.grad_accum_steps}")
   updates = config.steps // config.grad_accum_steps  # the schedule counts optimizer updates
   schedule_fn = registry.schedules.get(config.schedule)
-  schedule = optim.schedule(config.schedule, config.lr, updates, config.warmup_steps // config.grad_accum_steps,
+  schedule = optim.schedule(config.schedule, effective_lr(config), updates,
+                            config.warmup_steps // config.grad_accum_steps,
                             **args.parse(config.schedule_args, schedule_fn, "schedule_args"))
   clip_norm = config.clip_norm if config.clip_norm >= 0 else \
       getattr(registry.models.get(config.model), "default_clip_norm", 0.0)
