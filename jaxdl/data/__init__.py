@@ -1,8 +1,8 @@
-"""Data sources by name (`--data=digits`, `idx:DIR`, `tfds:NAME`, `text:PATH`, `synthetic:reverse`, ...) and grain
-pipelines."""
+"""Data sources by name (`--data=digits`, `idx:DIR`, `folder:DIR`, `tfds:NAME`, `text:PATH`,
+`synthetic:reverse`, ...) and grain pipelines."""
 
 from jaxdl import args
-from jaxdl.data import captions, digits, idx, sequences, synthetic, text, tfds_source  # noqa: F401  (registers)
+from jaxdl.data import captions, digits, folder, idx, sequences, synthetic, text, tfds_source  # noqa: F401  (registers)
 from jaxdl.data.source import Dataset
 from jaxdl.registry import datasets
 

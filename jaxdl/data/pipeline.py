@@ -7,6 +7,7 @@ from typing import Any
 
 import grain
 import jax
+from absl import flags
 import numpy as np
 
 from jaxdl.data.source import Source
@@ -80,13 +81,21 @@ class ConsecutiveBatches(grain.MapDataset):
 
 def train_batches(source: Source, batch_size: int, seed: int, consecutive: bool = False) -> grain.DatasetIterator:
   """An endless, checkpointable iterator of training batches (this host's share): shuffled each epoch, or with
-  `consecutive` (a source of windows at every position, with a `window` length) in `ConsecutiveBatches` order."""
+  `consecutive` (a source of windows at every position, with a `window` length) in `ConsecutiveBatches` order;
+  read in `source.workers` grain worker processes where the source has them (the batches and their order are
+  the same for any number)."""
   if consecutive:
     indices = ConsecutiveBatches(len(source), source.window, batch_size, jax.process_index(), jax.process_count())
   else:
     indices = EpochShuffledBatches(len(source), batch_size, seed, jax.process_index(), jax.process_count())
   options = grain.ReadOptions(num_threads=1, prefetch_buffer_size=4)
-  return iter(indices.map(source.read).to_iter_dataset(options))
+  batches = indices.map(source.read).to_iter_dataset(options)
+  workers = getattr(source, "workers", 0)  # a source that decodes files reads in worker processes
+  if workers:
+    if not flags.FLAGS.is_parsed():  # grain's workers read absl flags; a library caller never parsed any
+      flags.FLAGS.mark_as_parsed()
+    batches = batches.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers))
+  return iter(batches)
 
 
 def eval_batches(source: Source, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
