@@ -59,9 +59,9 @@ def perceptron(config: Config, workdir: str) -> str:
   if dataset.num_classes != 2:
     raise UsageError(f"--mode=perceptron separates two classes; --data={config.data} has {dataset.num_classes} "
                      "(--data=digits --data_args=classes=(0,1) picks two digits)")
-  x_train = np.asarray(perceptron_lib.with_bias(splits["train"][0]))
-  scale = np.linalg.norm(x_train, axis=1).max()
-  signed = {name: (np.asarray(perceptron_lib.with_bias(x)) / scale, 2.0 * y - 1) for name, (x, y) in splits.items()}
+  biased = {name: (np.asarray(perceptron_lib.with_bias(x)), 2.0 * y - 1) for name, (x, y) in splits.items()}
+  scale = np.linalg.norm(biased["train"][0], axis=1).max()
+  signed = {name: (x / scale, y) for name, (x, y) in biased.items()}
   x, y = signed["train"]
   result = perceptron_lib.train_perceptron(x, y, MAX_PASSES)
   svm = sklearn.svm.LinearSVC(C=1e6, loss="hinge", fit_intercept=False, max_iter=1_000_000).fit(x, y)
@@ -86,9 +86,8 @@ def knn(config: Config, workdir: str) -> str:
   training split."""
   dataset, splits = _flat_splits(config, "knn")
   x, y = splits["train"]
-  k, metric, means = knn_lib.choose(x.astype(np.float32), y, dataset.num_classes, seed=config.seed)
-  final = _accuracies(splits, lambda q: knn_lib.predict(x.astype(np.float32), y, q.astype(np.float32), k, metric,
-                                                        dataset.num_classes))
+  k, metric, means = knn_lib.choose(x, y, dataset.num_classes, seed=config.seed)
+  final = _accuracies(splits, lambda q: knn_lib.predict(x, y, q, k, metric, dataset.num_classes))
   path = _write_summary(workdir, config, final, "knn", {"k": k, "metric": metric, "cross_validation": means})
   return "\n".join([f"knn on {x.shape[1]} pixels: k={k} ({metric}, chosen by 5-fold cross-validation on train)",
                     " ".join(f"{name}={value:.4f}" for name, value in final.items()), f"wrote {path}"])
@@ -102,17 +101,19 @@ def least_squares(config: Config, workdir: str) -> str:
   val_x, val_y = splits["val"]
 
   def fit(ridge):
-    return linear.least_squares(x, y, dataset.num_classes, ridge)
+    weights, bias = linear.least_squares(x, y, dataset.num_classes, ridge)
+    return np.asarray(weights), np.asarray(bias)
 
-  def accuracy(solution, q, labels):
+  def predict(solution, q):
     weights, bias = solution
-    return float(np.mean(np.asarray(q @ np.asarray(weights) + np.asarray(bias)).argmax(-1) == labels))
+    return (q @ weights + bias).argmax(-1)
 
-  val_scores = [accuracy(fit(ridge), val_x, val_y) for ridge in RIDGES]
+  val_scores = [float(np.mean(predict(fit(ridge), val_x) == val_y)) for ridge in RIDGES]
   ridge = RIDGES[int(np.argmax(val_scores))]
-  weights, bias = fit(ridge)
-  final = _accuracies(splits, lambda q: (q @ np.asarray(weights) + np.asarray(bias)).argmax(-1))
-  final["train_accuracy"] = accuracy((weights, bias), x, y)
+  solution = fit(ridge)
+  weights, _ = solution
+  final = _accuracies(splits, lambda q: predict(solution, q))
+  final["train_accuracy"] = float(np.mean(predict(solution, x) == y))
   image_shape = dataset.example_shapes["image"]
   plot = plots.image_grid(os.path.join(workdir, "plots", "templates.png"),
                           np.asarray(linear.templates(weights, image_shape)),

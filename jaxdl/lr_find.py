@@ -11,6 +11,7 @@ import shutil
 
 import numpy as np
 
+from jaxdl import optim
 from jaxdl.config import Config
 from jaxdl.train import loop, plots
 from jaxdl.train.writer import read_rows
@@ -42,8 +43,9 @@ def lr_find(config: Config, workdir: str) -> str:
   plots/lr_find.png; it stops where the loss becomes NaN, as the loop does."""
   run_dir = os.path.join(workdir, "lr_find")
   shutil.rmtree(run_dir, ignore_errors=True)
+  growth = LR_END / LR_START
   test = dataclasses.replace(config, mode="train", lr=LR_START, lr_batch_size=0, schedule="range_test",
-                             schedule_args=f"growth={LR_END / LR_START:g}", warmup_steps=0, log_every=1,
+                             schedule_args=f"growth={growth:g}", warmup_steps=0, log_every=1,
                              eval_every=0, checkpoint_every=config.steps, early_stop_patience=0)
   try:
     loop.train_and_evaluate(test, run_dir)
@@ -54,7 +56,8 @@ def lr_find(config: Config, workdir: str) -> str:
   losses = np.array([r["loss"] for r in rows])
   keep = np.isfinite(losses)
   steps, losses = steps[keep], losses[keep]
-  rates = LR_START * (LR_END / LR_START) ** ((steps - 1) / config.steps)  # the rate of each step's update
+  schedule = optim.schedule("range_test", LR_START, config.steps, growth=growth)
+  rates = np.asarray(schedule(steps - 1), np.float64)  # the rate of each step's update (step 1 is count 0)
   report = {"steps": steps.tolist(), "lr": rates.tolist(), "loss": losses.tolist(), **suggest(rates, losses)}
   path = os.path.join(workdir, "lr_find.json")
   with open(path, "w") as f:

@@ -37,13 +37,6 @@ def evaluate(config: Config, workdir: str) -> str:
                   for k, v in loop.evaluate_checkpoint(config, workdir).items())
 
 
-def _first_examples(setup, count: int) -> tuple[str, dict]:
-  """The first `count` examples of the test split (val where the data has no test split), and the split's name."""
-  split = "test" if "test" in setup.dataset.splits else "val"
-  source = setup.dataset.splits[split]
-  return split, source.read(np.arange(min(count, len(source))))
-
-
 def sample(config: Config, workdir: str, count: int = 8) -> str:
   """Samples from the best checkpoint (by the validation monitor), through the task's `sample_fn`; the options
   dataclass its signature names is filled from the flags of the same names (--prompt, --temperature, ...).
@@ -57,7 +50,7 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
   options = options_cls(**{f.name: getattr(config, f.name if f.name != "length" else "sample_length")
                            for f in dataclasses.fields(options_cls)})
   samples = setup.task.sample_fn(state_lib.eval_params(state), state.model_state, jax.random.PRNGKey(config.seed),
-                                 workdir, options, _first_examples(setup, count)[1])
+                                 workdir, options, setup.dataset.first_examples(count)[1])
   if samples.images is None:
     return samples.text
   paths = plots.sample_grids(os.path.join(workdir, "plots"), samples, f"step {step}")
@@ -87,7 +80,7 @@ def attention_maps(config: Config, workdir: str, count: int = 4) -> str:
     raise UsageError(f"--mode=attention_maps: task {config.task!r} has no attention to draw")
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
-  split, examples = _first_examples(setup, count)
+  split, examples = setup.dataset.first_examples(count)
   result = setup.task.attention_maps(state_lib.eval_params(state), state.model_state, examples, workdir)
   path = os.path.join(workdir, "plots", "attention_maps.png")
   title = f"attention of step {step} on the first {len(result.maps)} {split} examples"

@@ -71,7 +71,7 @@ def hessian(config: Config, workdir: str, examples: int = 512, iterations: int =
   `examples` training examples at the best checkpoint: its largest and smallest eigenvalues and their ratio
   (hessian.json, plots/hessian.png)."""
   setup, params, model_state, step = _trained_classifier(config, workdir, "hessian")
-  batch = setup.dataset.splits["train"].read(np.arange(min(examples, len(setup.dataset.splits["train"]))))
+  _, batch = setup.dataset.first_examples(examples, "train")
 
   def loss(params):
     return setup.task.eval_fn(params, model_state, batch)["loss"].mean()
@@ -97,7 +97,7 @@ def attack(config: Config, workdir: str, count: int = 512, pgd_steps: int = 10) 
   from a random start) at each epsilon of ATTACK_EPSILONS, in L-infinity and clipped to the split's pixel range;
   added to summary.json as "attack" and drawn in plots/attack.png."""
   setup, params, model_state, step = _trained_classifier(config, workdir, "attack")
-  test = setup.dataset.splits["test"].read(np.arange(min(count, len(setup.dataset.splits["test"]))))
+  _, test = setup.dataset.first_examples(count, "test")
   images, labels = test["image"], test["label"]
   low, high = float(images.min()), float(images.max())
 
@@ -150,8 +150,7 @@ def explain(config: Config, workdir: str, count: int = 8) -> str:
   last layer with a spatial output (`saliency.spatial_layers`). Writes plots/explain_METHOD.png."""
   setup, params, model_state, step = _trained_classifier(config, workdir, "explain")
   variables, model = {"params": params, **model_state}, setup.task.model
-  split = "test" if "test" in setup.dataset.splits else "val"
-  examples = setup.dataset.splits[split].read(np.arange(min(count, len(setup.dataset.splits[split]))))
+  split, examples = setup.dataset.first_examples(count)
   images, labels = examples["image"], examples["label"]
   train_images = _split(setup, "train")["image"]
   low, high = float(train_images.min()), float(train_images.max())

@@ -228,10 +228,6 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     raise UsageError("--trials must be >= 0, --seeds and --parallel >= 1")
   if not os.path.isfile(args.flagfile):
     raise UsageError(f"--flagfile={args.flagfile} is not a file")
-  for flag in extra:
-    name = flag.lstrip("-").partition("=")[0]
-    if name in OWN_FLAGS:
-      raise UsageError(f"{flag}: the sweep sets --{name} of each run itself")
   return args, extra
 
 
@@ -239,9 +235,12 @@ def main(argv: list[str] | None = None) -> int:
   args, extra = parse_args(sys.argv[1:] if argv is None else argv)
   dims = parse_space(args.sweep)
   trials = make_trials(dims, args.trials, args.sweep_seed)
-  swept = {d.name for d in dims} & {flag.lstrip("-").partition("=")[0] for flag in extra}
-  if swept:
-    raise UsageError(f"--{', --'.join(sorted(swept))} is swept; do not also pass it after --")
+  passed = {flag.lstrip("-").partition("=")[0] for flag in extra}
+  if passed & set(OWN_FLAGS):
+    raise UsageError("the sweep sets --workdir and --seed of each run itself; do not pass them after --")
+  if passed & {d.name for d in dims}:
+    raise UsageError(f"--{', --'.join(sorted(passed & {d.name for d in dims}))} is swept; do not also pass it "
+                     "after --")
   os.makedirs(args.workdir, exist_ok=True)
   record = {"flagfile": os.path.abspath(args.flagfile), "sweep": args.sweep, "trials": trials, "seeds": args.seeds,
             "extra": extra}
@@ -253,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
   with open(record_path, "w") as f:
     json.dump(record, f, indent=2)
   runs = [(trial, seed) for trial in range(len(trials)) for seed in range(args.seeds)]
-  jobs = [(run_dir(args.workdir, t, s), command(record["flagfile"], run_dir(args.workdir, t, s), trials[t], s, extra))
-          for t, s in runs if finished(run_dir(args.workdir, t, s)) is None]
+  directories = {(t, s): run_dir(args.workdir, t, s) for t, s in runs}
+  jobs = [(directories[t, s], command(record["flagfile"], directories[t, s], trials[t], s, extra))
+          for t, s in runs if finished(directories[t, s]) is None]
   print(f"jaxdl-sweep: {len(trials)} trials x {args.seeds} seeds; {len(runs) - len(jobs)} runs done, "
         f"{len(jobs)} to run", file=sys.stderr)
   failed = []
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
   if jobs:
     failed = run_local(jobs, args.parallel)
   rows = [{"trial": t, "seed": s, "final": final} for t, s in runs
-          if (final := finished(run_dir(args.workdir, t, s))) is not None]
+          if (final := finished(directories[t, s])) is not None]
   if not rows:
     raise UsageError(f"no run of the sweep finished; see the log.txt files under {args.workdir}/runs")
   metric, configs = rank(trials, rows, args.metric)

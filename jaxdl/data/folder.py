@@ -8,6 +8,7 @@ training (`--data_args=workers=N`), so that decoding keeps up with the accelerat
 directory names, sorted) are saved in the workdir as classes.json.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -42,14 +43,21 @@ class FolderSource:
     return {"image": images, "label": self.labels[np.asarray(indices)]}
 
   def _decode(self, path: str) -> np.ndarray:
-    try:
-      with Image.open(path) as image:
-        image = image.convert("L" if self.channels == 1 else "RGB")
-        image = image.resize((self.image_size, self.image_size), Image.BILINEAR)
-    except (OSError, ValueError) as e:
-      raise UsageError(f"cannot read the image {path}: {e}") from None
+    with _opened(path) as image:
+      image = image.convert("L" if self.channels == 1 else "RGB")
+      image = image.resize((self.image_size, self.image_size), Image.BILINEAR)
     pixels = np.asarray(image, np.float32) / 255.0
     return pixels.reshape(self.image_size, self.image_size, self.channels)
+
+
+@contextlib.contextmanager
+def _opened(path: str):
+  """The image at `path`; a file PIL cannot read (or decode, inside the block) is a UsageError naming it."""
+  try:
+    with Image.open(path) as image:
+      yield image
+  except (OSError, ValueError) as e:
+    raise UsageError(f"cannot read the image {path}: {e}") from None
 
 
 def _class_dirs(split_dir: str) -> list[str]:
@@ -71,11 +79,8 @@ def _list_tree(split_dir: str, classes: list[str]) -> tuple[list[str], np.ndarra
       raise UsageError(f"{directory} holds no .png or .jpg images: every class needs some")
     for f in images:
       path = os.path.join(directory, f)
-      try:
-        with Image.open(path):
-          pass  # the header: a file that is no image fails here, before training starts
-      except (OSError, ValueError) as e:
-        raise UsageError(f"cannot read the image {path}: {e}") from None
+      with _opened(path):
+        pass  # the header: a file that is no image fails here, before training starts
       files.append(path)
       labels.append(label)
   return files, np.asarray(labels, np.int32)
@@ -92,20 +97,21 @@ def load_folder(path: str, seed: int, image_size: PositiveInt = 32, channels: An
     raise UsageError("--data_args channels=2: images are read as 1 (grey) or 3 (RGB) channels")
   make = lambda files, labels, w=0: FolderSource(tuple(files), labels, image_size, channels, w)  # noqa: E731
   rng = np.random.default_rng(seed)
-  root = os.path.join(path, "train") if os.path.isdir(os.path.join(path, "train")) else path
+  trees = os.path.isdir(os.path.join(path, "train"))  # else one tree, split by the seed
+  root = os.path.join(path, "train") if trees else path
   classes = _class_dirs(root)
   if not classes:
     raise UsageError(f"{root} has no class directories (expected {root}/<class>/*.png)")
   files, labels = _list_tree(root, classes)
   files = np.asarray(files)
   splits = {}
-  if root == path:
+  if not trees:
     rest, test = split_off(rng, len(files), round(test_fraction * len(files)))
     splits["test"] = make(files[test], labels[test])
     files, labels = files[rest], labels[rest]
   elif os.path.isdir(os.path.join(path, "test")):
     splits["test"] = make(*_list_tree(os.path.join(path, "test"), classes))
-  if os.path.isdir(os.path.join(path, "val")) and root != path:
+  if trees and os.path.isdir(os.path.join(path, "val")):
     splits["val"] = make(*_list_tree(os.path.join(path, "val"), classes))
     train = np.arange(len(files))
   else:

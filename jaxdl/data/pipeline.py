@@ -7,8 +7,8 @@ from typing import Any
 
 import grain
 import jax
-from absl import flags
 import numpy as np
+from absl import flags
 
 from jaxdl.data.source import Source
 

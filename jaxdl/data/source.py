@@ -80,6 +80,13 @@ class Dataset:
     """Per-example shape of each key of a batch, e.g. {"image": (32, 32, 1), "label": ()}."""
     return {k: v.shape[1:] for k, v in self.splits["train"].read(np.arange(1)).items()}
 
+  def first_examples(self, count: int, split: str = "") -> tuple[str, dict[str, np.ndarray]]:
+    """(split, its first `count` examples) of `split`; by default the test split, or val where there is none
+    (what a mode shows a trained run)."""
+    split = split or ("test" if "test" in self.splits else "val")
+    source = self.splits[split]
+    return split, source.read(np.arange(min(count, len(source))))
+
 
 def pad_images(images: np.ndarray, size: int) -> np.ndarray:
   """Zero-pads (N, H, W, C) images equally on each side to size x size (e.g. MNIST 28 -> 32)."""
