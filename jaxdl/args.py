@@ -123,6 +123,10 @@ def _convert_plain(text: str, typ: Any, where: str) -> Any:
       except UsageError:
         pass
     raise UsageError(f"{where}: cannot read {text!r} as {typ}")
+  if origin is typing.Literal:
+    if text not in type_args:
+      raise UsageError(f"{where}={text}: choose one of {', '.join(map(str, type_args))}")
+    return text
   if origin in (tuple, list, collections.abc.Sequence) or typ is tuple:
     inner = text[1:-1] if text.startswith("(") and text.endswith(")") else text
     elem = type_args[0] if type_args else str

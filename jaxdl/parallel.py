@@ -1,10 +1,13 @@
-"""Device meshes and the two data-parallel paths: `jax.jit` over a Mesh (default) and classic `pmap`.
+"""Device meshes and the two parallel paths: `jax.jit` over a Mesh (default) and classic `pmap`.
 
 Both expose the same small interface to the loop: put_state / put_batch / compile / to_host,
-so the loop never branches on the parallel mode.
+so the loop never branches on the parallel mode. Under jit, the batch is split over the data and fsdp axes, fsdp
+also splits every large parameter, and the tensor axis splits the parameters a model's rule table names
+(`partition_rules`, Megatron-style), leaving the rest of the layout to XLA's sharding propagation.
 """
 
 import os
+import re
 
 import jax
 import numpy as np
@@ -44,38 +47,56 @@ def parse_mesh(spec: str, num_devices: int) -> dict[str, int]:
     sizes[free[0]] = num_devices // fixed if num_devices % fixed == 0 else 0
   if int(np.prod(list(sizes.values()))) != num_devices:
     raise UsageError(f"--mesh={spec} does not cover the {num_devices} devices")
-  if sizes["tensor"] > 1:
-    raise UsageError("--mesh: tensor > 1 needs tensor-parallel partitioning, which no model declares yet; "
-                     "use the data and fsdp axes")
   return sizes
 
 
-def _fsdp_spec(shape: tuple[int, ...], fsdp: int) -> P:
-  """Shards the largest axis that fsdp divides; small or indivisible arrays stay replicated."""
-  if fsdp == 1 or not shape:
-    return P()
-  for axis in sorted(range(len(shape)), key=lambda a: -shape[a]):
-    if shape[axis] % fsdp == 0:
-      return P(*([None] * axis + ["fsdp"]))
-  return P()
+def _tensor_axes(path: str, shape: tuple[int, ...], rules, tensor: int) -> list:
+  """The first rule matching `path` names the mesh axes of the array's trailing dimensions (leading ones, such
+  as nn.scan's layer axis, stay whole); no rule: nothing is split."""
+  for pattern, axes in rules:
+    if re.search(pattern, path):
+      spec = [None] * (len(shape) - len(axes)) + list(axes)
+      for size, axis in zip(shape, spec):
+        if axis == "tensor" and size % tensor:
+          raise UsageError(f"--mesh: tensor={tensor} does not divide {path}'s dimension of {size} (heads or hidden "
+                           "units); choose a tensor size that divides it")
+      return spec
+  return [None] * len(shape)
+
+
+def partition_spec(path: str, shape: tuple[int, ...], sizes: dict[str, int], rules=()) -> P:
+  """A state leaf's sharding: the tensor axes from `rules`, then fsdp on the largest remaining dimension it
+  divides; small or indivisible arrays stay replicated."""
+  spec = _tensor_axes(path, shape, rules, sizes["tensor"]) if sizes["tensor"] > 1 else [None] * len(shape)
+  if sizes["fsdp"] > 1:
+    free = [axis for axis, size in enumerate(shape) if spec[axis] is None and size % sizes["fsdp"] == 0]
+    if free:
+      spec[max(free, key=lambda axis: shape[axis])] = "fsdp"
+  return P(*spec)
 
 
 class JitParallel:
-  """`jax.jit` with a ("data", "fsdp", "tensor") Mesh: batch split over data x fsdp."""
+  """`jax.jit` with a ("data", "fsdp", "tensor") Mesh: batch split over data x fsdp, parameters over fsdp and, by
+  the model's `rules` ((path regex, trailing axes), ...), over tensor."""
 
   axis_name = None
 
-  def __init__(self, mesh_spec: str, devices=None):
+  def __init__(self, mesh_spec: str, devices=None, rules=()):
     devices = list(devices if devices is not None else jax.devices())
-    sizes = parse_mesh(mesh_spec, len(devices))
-    self.mesh = Mesh(np.asarray(devices).reshape([sizes[a] for a in AXES]), AXES)
-    self.num_replicas = sizes["data"] * sizes["fsdp"]
+    self.sizes = parse_mesh(mesh_spec, len(devices))
+    if self.sizes["tensor"] > 1 and not rules:
+      raise UsageError("--mesh: tensor > 1 splits the layers a model declares in its partition_rules, and this "
+                       "model declares none (the Transformer families do); use the data and fsdp axes")
+    self.rules = tuple(rules)
+    self.mesh = Mesh(np.asarray(devices).reshape([self.sizes[a] for a in AXES]), AXES)
+    self.num_replicas = self.sizes["data"] * self.sizes["fsdp"]
     self._batch = NamedSharding(self.mesh, P(BATCH_AXES))
-    self._replicated = NamedSharding(self.mesh, P())
 
   def state_shardings(self, abstract_state):
-    fsdp = self.mesh.shape["fsdp"]
-    return jax.tree.map(lambda x: NamedSharding(self.mesh, _fsdp_spec(x.shape, fsdp)), abstract_state)
+    def sharding(path, x):
+      name = jax.tree_util.keystr(path, simple=True, separator="/")
+      return NamedSharding(self.mesh, partition_spec(name, x.shape, self.sizes, self.rules))
+    return jax.tree_util.tree_map_with_path(sharding, abstract_state)
 
   def init(self, init_fn, *args):
     shardings = self.state_shardings(jax.eval_shape(init_fn, *args))
@@ -116,8 +137,8 @@ class PmapParallel:
 
   axis_name = "batch"
 
-  def __init__(self, mesh_spec: str = "", devices=None):
-    del mesh_spec  # pmap always uses every local device
+  def __init__(self, mesh_spec: str = "", devices=None, rules=()):
+    del mesh_spec, rules  # pmap replicates the whole state on every local device
     self.devices = list(devices if devices is not None else jax.local_devices())
     self.num_replicas = len(self.devices)
     self._stacked = NamedSharding(Mesh(np.asarray(self.devices), (self.axis_name,)), P(self.axis_name))
@@ -160,11 +181,12 @@ def abstract_on_device(device, init_fn, *args):
 MODES = {"jit": JitParallel, "pmap": PmapParallel}
 
 
-def create(mode: str, mesh_spec: str, batch_size: int):
-  """The parallel path for `--parallel_mode`, checking that the batch splits evenly over replicas."""
+def create(mode: str, mesh_spec: str, batch_size: int, rules=()):
+  """The parallel path for `--parallel_mode`, checking that the batch splits evenly over replicas; `rules` are
+  the model's tensor-parallel partitioning (see JitParallel)."""
   if mode not in MODES:
     raise UsageError(f"--parallel_mode={mode}; choose one of: {', '.join(MODES)}")
-  parallel = MODES[mode](mesh_spec)
+  parallel = MODES[mode](mesh_spec, rules=rules)
   if batch_size % parallel.num_replicas or batch_size % jax.process_count():
     raise UsageError(f"--batch_size={batch_size} must be divisible by the {parallel.num_replicas} data-parallel "
                      "devices")

@@ -2,14 +2,14 @@
 learned position embeddings, LayerNorm, post-LN encoder blocks (the original's), and the masked-LM head (dense,
 GELU, LayerNorm, the output layer tied to the token embedding, with its own bias)."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt, Probability
 from jaxdl.nn.positional import add_absolute
-from jaxdl.nn.transformer import Stack
+from jaxdl.nn.transformer import PARTITION_RULES, RematPolicy, Stack
 from jaxdl.registry import models
 
 
@@ -29,7 +29,10 @@ class BERT(nn.Module):
   positional: str = "learned"  # learned (BERT's) | sinusoidal | rope (rotary, in every attention layer)
   pre_norm: bool = False  # BERT's blocks normalize after each residual sum
   scan: bool = True
+  remat: RematPolicy = "none"
   dtype: Any = jnp.float32
+
+  partition_rules: ClassVar[tuple] = PARTITION_RULES  # heads and MLP units over --mesh's tensor axis
 
   def __post_init__(self):
     if self.positional not in ("learned", "sinusoidal", "rope"):
@@ -51,7 +54,7 @@ class BERT(nn.Module):
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     block = dict(num_heads=self.num_heads, dropout=self.dropout, pre_norm=self.pre_norm,
                  rope=self.positional == "rope", dtype=self.dtype)
-    x, _ = Stack(self.num_layers, block, scan=self.scan, train=train, name="blocks")(x)
+    x, _ = Stack(self.num_layers, block, scan=self.scan, remat=self.remat, train=train, name="blocks")(x)
     if self.pre_norm:
       x = nn.LayerNorm(dtype=self.dtype, name="final_norm")(x)
     h = nn.LayerNorm(dtype=self.dtype, name="head_norm")(nn.gelu(nn.Dense(self.width, dtype=self.dtype,

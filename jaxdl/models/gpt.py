@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from jaxdl.args import NonNegativeInt, PositiveInt, Probability
 from jaxdl.nn import positional as pos
-from jaxdl.nn.transformer import Stack, empty_cache
+from jaxdl.nn.transformer import PARTITION_RULES, RematPolicy, Stack, empty_cache
 from jaxdl.registry import models
 
 POSITIONAL = ("learned", "sinusoidal", "rope", "relative")
@@ -31,10 +31,11 @@ class GPT(nn.Module):
   dropout: Probability = 0.0
   positional: str = "learned"  # learned | sinusoidal | rope | relative (a learned bias per head and distance)
   scan: bool = True  # one compiled layer body for all layers
-  remat: bool = False  # recompute each layer's activations in the backward pass
+  remat: RematPolicy = "none"  # what each layer recomputes in the backward pass instead of storing it
   dtype: Any = jnp.float32
 
   recurrent: ClassVar[bool] = False  # the carry is a cache, not a state to carry across training windows
+  partition_rules: ClassVar[tuple] = PARTITION_RULES  # heads and MLP units over --mesh's tensor axis
 
   def __post_init__(self):
     if self.positional not in POSITIONAL:

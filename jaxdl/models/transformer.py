@@ -15,7 +15,7 @@ from jaxdl.args import PositiveInt
 from jaxdl.nn.attention import padding_mask
 from jaxdl.nn.positional import sinusoidal
 from jaxdl.models.seq2seq import scan_steps
-from jaxdl.nn.transformer import Stack, empty_cache
+from jaxdl.nn.transformer import PARTITION_RULES, RematPolicy, Stack, empty_cache
 from jaxdl.registry import models
 
 
@@ -30,16 +30,18 @@ class Transformer(nn.Module):
   max_length: PositiveInt = 64  # the longest target a decoding cache holds
   pre_norm: bool = True
   scan: bool = True
+  remat: RematPolicy = "none"
   dtype: Any = jnp.float32
 
   input_keys: ClassVar[tuple[str, ...]] = ("source", "source_length")
+  partition_rules: ClassVar[tuple] = PARTITION_RULES  # heads and MLP units over --mesh's tensor axis
 
   def setup(self):
     self.embed = nn.Embed(self.num_classes, self.width, embedding_init=nn.initializers.normal(0.02),
                           dtype=self.dtype)
     block = dict(num_heads=self.num_heads, pre_norm=self.pre_norm, dtype=self.dtype)
-    self.encoder = Stack(self.num_layers, block, scan=self.scan)
-    self.decoder = Stack(self.num_layers, {**block, "cross": True}, scan=self.scan)
+    self.encoder = Stack(self.num_layers, block, scan=self.scan, remat=self.remat)
+    self.decoder = Stack(self.num_layers, {**block, "cross": True}, scan=self.scan, remat=self.remat)
     # Pre-LN stacks end un-normalized: one LayerNorm after each (as GPT-2 and ViT do).
     self.encoder_norm = nn.LayerNorm(dtype=self.dtype) if self.pre_norm else None
     self.decoder_norm = nn.LayerNorm(dtype=self.dtype) if self.pre_norm else None

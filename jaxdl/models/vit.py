@@ -6,7 +6,7 @@ reads it, and the head classifies the class token. Parameters laid out as timm's
 """
 
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 import einops
 import flax.linen as nn
@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jaxdl.args import PositiveFloat, PositiveInt, Probability
 from jaxdl.errors import InputShapeError
 from jaxdl.nn.layers import Conv
-from jaxdl.nn.transformer import Stack
+from jaxdl.nn.transformer import PARTITION_RULES, RematPolicy, Stack
 from jaxdl.registry import models
 
 
@@ -71,8 +71,10 @@ class ViT(nn.Module):
   drop_path: Probability = 0.0
   distilled: bool = False
   scan: bool = True
-  remat: bool = False
+  remat: RematPolicy = "none"
   dtype: Any = jnp.float32
+
+  partition_rules: ClassVar[tuple] = PARTITION_RULES  # heads and MLP units over --mesh's tensor axis
 
   @property
   def num_prefix_tokens(self) -> int:

@@ -6,13 +6,35 @@ A stack's KV cache for decoding holds every layer's keys and values with the bat
 "index": (B,)}.
 """
 
-from typing import Any
+from typing import Any, Literal
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from jaxdl.nn.attention import MultiHeadAttention
 from jaxdl.nn.regularize import DropPath
+
+# What a rematerialized layer keeps for the backward pass (the rest it recomputes): full keeps only its input
+# (least memory, one extra forward pass), dots also keeps the matmul outputs (recomputes only the cheap
+# elementwise ops), dots_no_batch keeps the matmuls without a batch dimension (the projections, not attention's
+# scores); none stores every activation as usual.
+RematPolicy = Literal["none", "full", "dots", "dots_no_batch"]
+REMAT_POLICIES = {"full": jax.checkpoint_policies.nothing_saveable, "dots": jax.checkpoint_policies.dots_saveable,
+                  "dots_no_batch": jax.checkpoint_policies.dots_with_no_batch_dims_saveable}
+
+# Megatron-LM's tensor parallelism (Shoeybi et al. 2019) as a rule table for `jaxdl.parallel`: each attention
+# layer's heads and each MLP's hidden units are split over the mesh's "tensor" axis, so a block needs one
+# all-reduce after its attention output and one after its MLP, which XLA inserts. (path regex, axes of the
+# trailing dimensions); kernels are (features, heads, head_dim) in, (heads, head_dim, features) out.
+PARTITION_RULES = (
+    (r"attention/(query|key|value)/kernel$", (None, "tensor", None)),
+    (r"attention/(query|key|value)/bias$", ("tensor", None)),
+    (r"attention/out/kernel$", ("tensor", None, None)),
+    (r"mlp/fc/kernel$", (None, "tensor")),
+    (r"mlp/fc/bias$", ("tensor",)),
+    (r"mlp/proj/kernel$", ("tensor", None)),
+)
 
 
 class MLP(nn.Module):
@@ -81,7 +103,8 @@ class Block(nn.Module):
 
 class Stack(nn.Module):
   """`num_layers` Blocks. With `scan`, one compiled layer body runs num_layers times (parameters stacked on a
-  leading layer axis); `remat` recomputes each layer's activations in the backward pass instead of storing them.
+  leading layer axis); `remat` (a RematPolicy) recomputes each layer's activations in the backward pass instead
+  of storing them.
 
   `__call__(x, mask=None, bias=None, memory=None, memory_mask=None, positions=None, cache=None, is_causal=False)`
   -> (x, cache).
@@ -90,14 +113,15 @@ class Stack(nn.Module):
   num_layers: int
   block: dict  # Block's fields other than is_causal and train
   scan: bool = True
-  remat: bool = False
+  remat: RematPolicy = "none"
   train: bool = False
 
   @nn.compact
   def __call__(self, x, mask=None, bias=None, memory=None, memory_mask=None, positions=None, cache=None,
                is_causal: bool = False):
     context = (mask, bias, memory, memory_mask, positions)
-    block = nn.remat(Block, prevent_cse=not self.scan) if self.remat else Block
+    block = Block if self.remat == "none" else nn.remat(Block, prevent_cse=not self.scan,
+                                                        policy=REMAT_POLICIES[self.remat])
     if self.scan:
       layers = nn.scan(block, variable_axes={"params": 0, "intermediates": 0}, split_rngs={"params": True,
                                                                                            "dropout": True},

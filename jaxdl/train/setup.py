@@ -166,7 +166,8 @@ def build(config: Config) -> Setup:
   if config.batch_size > len(dataset.splits["train"]):
     raise UsageError(f"--batch_size={config.batch_size} exceeds the {len(dataset.splits['train'])} training "
                      f"examples of --data={config.data}")
-  strategy = parallel.create(config.parallel_mode, config.mesh, config.batch_size)
+  strategy = parallel.create(config.parallel_mode, config.mesh, config.batch_size,
+                             getattr(registry.models.get(config.model), "partition_rules", ()))
   task = build_task(config, dataset.num_classes, strategy.axis_name)
   if isinstance(task, contract.Student) and task.teacher_logits is None:
     if not task.teacher:
