@@ -43,6 +43,8 @@ class Config:
   parallel_mode: str = "jit"
   dtype: str = "float32"
   conv_impl: str = "auto"  # convolutions: auto (matmul on CPU, lax elsewhere), lax, matmul, im2col or mixed
+  remat: str = ""  # a Transformer stack's rematerialization policy (none, full, dots, dots_no_batch; "": the model's)
+  deterministic: bool = False  # XLA's deterministic GPU kernels (CPU kernels are deterministic already)
   mode: str = "train"
   ensemble: str = ""  # --mode=ensemble members: DIR[:STEP],... (empty: every checkpoint kept in the workdir)
   scaling: str = ""  # --mode=scaling sizes: WIDTH:DEPTH,...
@@ -62,7 +64,7 @@ class Config:
 # Flags a resumed run may change without changing what it computes.
 RESUMABLE = frozenset({"steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "mode",
                        "ensemble", "scaling", "prompt", "sample_length", "temperature", "top_k", "top_p",
-                       "beam", "method", "layer"})
+                       "beam", "method", "layer", "remat", "deterministic"})
 
 
 def to_flagfile(config: Config) -> str:

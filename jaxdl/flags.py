@@ -14,6 +14,7 @@ from jaxdl import registry
 from jaxdl.config import Config
 from jaxdl.modes import MODES as RUN_MODES
 from jaxdl.nn import matmul_conv
+from jaxdl.nn.transformer import REMAT_POLICIES
 from jaxdl.parallel import MODES
 from jaxdl.probes import EXPLAIN_METHODS
 from jaxdl.train.setup import DTYPES
@@ -78,6 +79,20 @@ flags.DEFINE_enum("conv_impl", _D.conv_impl, list(matmul_conv.IMPLS), "Convoluti
                   "elsewhere), lax (lax.conv_general_dilated: cuDNN, TPU), matmul (per layer: im2col matrix products, "
                   "or lax's forward pass with im2col's weight gradient, whichever XLA's CPU backend runs faster), "
                   "im2col or mixed (that formulation for every layer).")
+flags.DEFINE_enum("remat", _D.remat, ["", *REMAT_POLICIES, "none"], "Transformer stacks: what each layer recomputes "
+                  "in the backward pass instead of storing (full: all but its input; dots: all but matrix products; "
+                  "dots_no_batch: all but the weight matmuls; none; empty: the model's remat setting).")
+flags.DEFINE_bool("deterministic", _D.deterministic, "Deterministic GPU kernels (XLA's --xla_gpu_deterministic_ops): "
+                  "two runs on the same GPU give the same bits, somewhat slower; CPU runs are deterministic anyway.")
+flags.DEFINE_string("compile_cache", "", "Directory of JAX's persistent compilation cache (empty: "
+                    "$JAX_COMPILATION_CACHE_DIR, else ~/.cache/jaxdl/xla).")
+
+# Multi-host (one process per host or GPU; SLURM, TPU VMs and JAX_COORDINATOR_ADDRESS set these themselves)
+flags.DEFINE_string("coordinator", "", "HOST:PORT of process 0, which coordinates a multi-host run.")
+flags.DEFINE_integer("num_processes", 0, "Processes in the multi-host run (with --coordinator).", lower_bound=0)
+flags.DEFINE_integer("process_id", -1, "This process's index, 0 to --num_processes - 1 (with --coordinator).")
+flags.DEFINE_integer("heartbeat_timeout", 100, "Seconds without a heartbeat after which a multi-host run counts a "
+                     "process as dead and stops the others.", lower_bound=1)
 
 # Sampling (--mode=sample)
 flags.DEFINE_string("prompt", _D.prompt, "--mode=sample: the text that samples continue.")

@@ -1,13 +1,12 @@
 """The `jaxdl` command: parse flags, then run the `--mode` (jaxdl/modes.py) on one experiment."""
 
-import os
 import sys
 
 import jax
 from absl import app, flags, logging
 
 from jaxdl import flags as jaxdl_flags
-from jaxdl import parallel
+from jaxdl import runtime
 from jaxdl.errors import UsageError
 from jaxdl.modes import MODES
 from jaxdl.train import loop
@@ -30,14 +29,21 @@ def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag")
   config = jaxdl_flags.config_from_flags()
+  runtime.set_compile_cache(FLAGS.compile_cache)
+  if config.deterministic:
+    runtime.set_deterministic()
+  runtime.initialize_distributed(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id, FLAGS.heartbeat_timeout)
   mode = MODES[config.mode]
   if mode.needs_workdir and not FLAGS.workdir:
     raise UsageError("--workdir is required: the directory for checkpoints, metrics and plots")
-  print(mode.run(config, FLAGS.workdir))
+  result = mode.run(config, FLAGS.workdir)
+  if jax.process_index() == 0:  # one report per run, not one per process
+    print(result)
 
 
 def main_reporting_errors(argv: list[str]) -> None:
-  """`main`, with a UsageError or a stopped run ending in one line and its exit status."""
+  """`main`, with a UsageError or a stopped run ending in one line and its exit status; a process of a multi-host
+  run that fails otherwise ends at once (runtime.exit_multihost_on_error)."""
   try:
     main(argv)
   except UsageError as e:
@@ -46,13 +52,13 @@ def main_reporting_errors(argv: list[str]) -> None:
   except loop.TrainingStopped as e:
     print(f"jaxdl: {e}", file=sys.stderr)
     sys.exit(e.exit_code)
+  except Exception as e:
+    runtime.exit_multihost_on_error(e)
+    raise
 
 
 def run() -> None:
   """Console-script entry point."""
-  if "JAX_COMPILATION_CACHE_DIR" not in os.environ:  # JAX's own variable still chooses the place
-    jax.config.update("jax_compilation_cache_dir", os.path.expanduser("~/.cache/jaxdl/xla"))
-  parallel.initialize_distributed()
   app.run(main_reporting_errors, flags_parser=parse_flags)
 
 

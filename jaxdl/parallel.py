@@ -12,6 +12,7 @@ import re
 import jax
 import numpy as np
 from flax import jax_utils
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxdl.errors import UsageError
@@ -125,7 +126,10 @@ class JitParallel:
     return jax.jit(eval_fn)
 
   def to_host(self, tree):
-    return jax.device_get(tree)
+    """NumPy copies of global arrays; in a multi-host run every process gathers the shards others hold."""
+    if jax.process_count() == 1:
+      return jax.device_get(tree)
+    return multihost_utils.process_allgather(tree, tiled=True)
 
   def to_global(self, tree):
     """The single logical copy of a state (the identity here; unreplicates under pmap)."""

@@ -98,14 +98,20 @@ def train_batches(source: Source, batch_size: int, seed: int, consecutive: bool 
   return iter(batches)
 
 
-def eval_batches(source: Source, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
-  """Every example exactly once, in order; the last batch is zero-padded and "mask" marks real rows."""
+def eval_batches(source: Source, batch_size: int, shard_index: int | None = None,
+                 shard_count: int | None = None) -> Iterator[dict[str, np.ndarray]]:
+  """Every example exactly once, in order; the last batch is zero-padded and "mask" marks real rows. In a
+  multi-host run (by default this process's index and count) each process reads its contiguous slice of every
+  global batch."""
+  shard_index = jax.process_index() if shard_index is None else shard_index
+  shard_count = jax.process_count() if shard_count is None else shard_count
+  local = batch_size // shard_count
   for start in range(0, len(source), batch_size):
-    indices = np.arange(start, min(start + batch_size, len(source)))
-    batch = source.read(indices)
-    pad = batch_size - len(indices)
-    batch = {k: np.concatenate([v, np.zeros((pad, *v.shape[1:]), v.dtype)]) for k, v in batch.items()}
-    batch["mask"] = np.arange(batch_size) < len(indices)
+    global_rows = np.arange(start, start + batch_size)[shard_index * local:(shard_index + 1) * local]
+    real = global_rows < len(source)
+    batch = source.read(global_rows[real])
+    batch = {k: np.concatenate([v, np.zeros((local - len(v), *v.shape[1:]), v.dtype)]) for k, v in batch.items()}
+    batch["mask"] = real
     yield batch
 
 

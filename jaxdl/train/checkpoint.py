@@ -178,8 +178,11 @@ class Checkpoints:
     return list(self._manager.all_steps())
 
   def _seal(self) -> None:
-    """Waits for the save in flight, then writes the checksums of every finished step that lacks them."""
+    """Waits for the save in flight, then writes the checksums of every finished step that lacks them (process 0
+    of a multi-host run does)."""
     self._manager.wait_until_finished()
+    if jax.process_index() != 0:
+      return
     for path in step_dirs(self.directory).values():
       target = os.path.join(path, CHECKSUMS)
       if not os.path.exists(target):

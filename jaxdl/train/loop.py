@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import tqdm
 from absl import logging
+from jax.experimental import multihost_utils
 
 from jaxdl.config import Config, differences, from_flagfile, to_flagfile
 from jaxdl.data import pipeline
@@ -47,12 +48,15 @@ class Interrupted(TrainingStopped):
 
 def prepare_workdir(workdir: str, config: Config, artifacts: dict[str, str] | None = None) -> None:
   """Checks the workdir is writable and that an existing run in it was started with these flags and the same
-  data artifacts (a tokenizer's vocabulary); writes flags.txt and the artifacts."""
+  data artifacts (a tokenizer's vocabulary); writes flags.txt and the artifacts (process 0 of a multi-host
+  run writes, every process checks)."""
+  primary = jax.process_index() == 0
   try:
     os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, ".write_test"), "w"):
-      pass
-    os.remove(os.path.join(workdir, ".write_test"))
+    if primary:
+      with open(os.path.join(workdir, ".write_test"), "w"):
+        pass
+      os.remove(os.path.join(workdir, ".write_test"))
   except OSError as e:
     raise UsageError(f"--workdir={workdir} is not a writable directory ({e.strerror})") from None
   path = os.path.join(workdir, "flags.txt")
@@ -69,6 +73,8 @@ def prepare_workdir(workdir: str, config: Config, artifacts: dict[str, str] | No
         if f.read() != text:
           raise UsageError(f"--workdir={workdir} holds a {name} other than the one --data={config.data} gives now "
                            "(the data changed since the run started); use a new --workdir or the original data")
+  if not primary:
+    return
   for name, text in {**artifacts, "flags.txt": to_flagfile(config)}.items():
     with open(os.path.join(workdir, name + ".tmp"), "w") as f:
       f.write(text)
@@ -144,6 +150,14 @@ def stop_requests():
       signal.signal(s, h)
 
 
+def stop_agreed(stop: list[int], step: int, every: int) -> bool:
+  """Whether to stop after `step`: at once in one process; in a multi-host run, where the processes checkpoint
+  together, all at the first multiple of `every` after any of them was asked to (they agree by an allgather)."""
+  if jax.process_count() == 1:
+    return bool(stop)
+  return step % every == 0 and bool(multihost_utils.process_allgather(np.int32(bool(stop))).any())
+
+
 def abstract_state(state):
   """Shapes, dtypes and shardings of `state`: what orbax restores into."""
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
@@ -167,6 +181,7 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   parallel, task, dataset = setup.parallel, setup.task, setup.dataset
   monitor = f"val_{task.monitor}"  # only validation chooses; test is reported
   ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, monitor, task.monitor_mode)
+  primary = jax.process_index() == 0
   train_iter = pipeline.train_batches(dataset.splits["train"], config.batch_size, config.seed,
                                       consecutive=getattr(task, "consecutive_batches", False))
   start = ckpt.latest_step() or 0
@@ -175,8 +190,10 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
     state = parallel.put_state(restored)
     train_iter.set_state(data_state)
     print(f"jaxdl: resuming from step {start} in {ckpt.directory}", file=sys.stderr)
-  writer = MetricWriter(workdir, resume_step=start)
-  early = EarlyStopping.from_rows(read_rows(writer.path), monitor, task.monitor_mode, config.early_stop_patience)
+  # Rows up to the restored step, as every process reads them (process 0's writer drops the later ones).
+  rows = [row for row in read_rows(os.path.join(workdir, "metrics.jsonl")) if row["step"] <= start] if start else []
+  writer = MetricWriter(workdir, resume_step=start, enabled=primary)
+  early = EarlyStopping.from_rows(rows, monitor, task.monitor_mode, config.early_stop_patience)
 
   train_step = parallel.compile_train_step(make_train_step(task, setup.tx, parallel.axis_name, setup.augment))
   eval_step = parallel.compile_eval_step(make_eval_step(task, parallel.axis_name))
@@ -221,14 +238,16 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
           final = metrics
           early.update(metrics[monitor])
           stopped_early = early.should_stop
+        stopping = stop_agreed(stop, step, config.log_every)
         # Every evaluated step is checkpointed too: it may be the best one, which is kept and early stopping restores.
-        if step % config.checkpoint_every == 0 or last or stop or metrics is not None:
+        if step % config.checkpoint_every == 0 or last or stopping or metrics is not None:
           _raise_if_diverged(setup, state, ckpt)
           ckpt.save(step, parallel.to_global(state), data_state, {monitor: metrics[monitor]} if metrics else None)
-        if stop:
+        if stopping:
           ckpt.wait()
-          raise Interrupted(f"stopped by signal {stop[0]} after step {step}; checkpoint saved in "
-                            f"{ckpt.directory}: rerun the same command to resume")
+          why = f"signal {stop[0]}" if stop else "a signal to another process"
+          raise Interrupted(f"stopped by {why} after step {step}; checkpoint saved in {ckpt.directory}: rerun the "
+                            "same command to resume")
         if stopped_early:
           break
       jax.block_until_ready(state)
@@ -253,8 +272,7 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
     writer.close()
     ckpt.close()
     train_iter.close()  # stops grain's prefetch thread, which would otherwise keep a failed process alive
-  plots.plot_metrics(workdir)
-  params = parallel.to_global(state).params
+  params = parallel.to_host(parallel.to_global(state).params)
   result = {
       "final": final, "steps": config.steps, "steps_run": step - start,
       "wall_s": time.perf_counter() - wall_start, "train_s": train_s,
@@ -266,7 +284,9 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
       "stopped_early": bool(stopped_early),
       **summary_lib.provenance(),
   }
-  summary_lib.write_summary(workdir, result)
+  if primary:
+    plots.plot_metrics(workdir)
+    summary_lib.write_summary(workdir, result)
   return result
 
 

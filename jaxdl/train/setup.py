@@ -45,6 +45,11 @@ def build_task(config: Config, num_classes: int, norm_axis_name: str | None = No
   fields = args.parameters(model_cls)
   if "dtype" in fields:
     model_kwargs.setdefault("dtype", DTYPES[config.dtype])
+  if config.remat:
+    if "remat" not in fields:
+      raise UsageError(f"--remat={config.remat}: --model={config.model} has no rematerialized layer stack (the "
+                       "Transformer families do)")
+    model_kwargs["remat"] = config.remat
   if "num_classes" in fields:
     if "num_classes" in model_kwargs:
       raise UsageError("--model_args: num_classes comes from the data (--data_args=num_classes=N where the "

@@ -12,15 +12,21 @@ class MetricWriter:
   Starting from step 0 drops every row, so a run killed before its first checkpoint starts clean.
   """
 
-  def __init__(self, workdir: str, resume_step: int):
+  def __init__(self, workdir: str, resume_step: int, enabled: bool = True):
     self.path = os.path.join(workdir, "metrics.jsonl")
+    self._file = self._tb = None
+    if not enabled:  # the other processes of a multi-host run: process 0 writes
+      return
     rows = [r for r in read_rows(self.path) if r["step"] <= resume_step] if resume_step else []
-    with open(self.path, "w") as f:
+    with open(self.path + ".tmp", "w") as f:
       f.writelines(json.dumps(r) + "\n" for r in rows)
+    os.replace(self.path + ".tmp", self.path)  # other processes may be reading it
     self._file = open(self.path, "a")
     self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"))
 
   def write(self, step: int, split: str, metrics: dict[str, float]) -> None:
+    if self._file is None:
+      return
     row = {"step": step, "split": split, **{k: float(v) for k, v in metrics.items()}}
     self._file.write(json.dumps(row) + "\n")
     self._file.flush()
@@ -28,8 +34,9 @@ class MetricWriter:
       self._tb.add_scalar(f"{split}/{name}", float(value), step)
 
   def close(self) -> None:
-    self._file.close()
-    self._tb.close()
+    if self._file is not None:
+      self._file.close()
+      self._tb.close()
 
 
 def read_rows(path: str) -> list[dict]:

@@ -56,3 +56,12 @@ def test_eval_batches_count_every_example_once():
   labels = np.concatenate([b["label"][b["mask"]] for b in batches])
   np.testing.assert_array_equal(labels, np.arange(10))
   assert batches[-1]["mask"].tolist() == [True, True, False, False]
+
+
+def test_each_process_reads_its_slice_of_every_eval_batch():
+  whole = list(pipeline.eval_batches(source(10), 4, 0, 1))
+  shards = [list(pipeline.eval_batches(source(10), 4, i, 2)) for i in range(2)]
+  for batch, first, second in zip(whole, *shards, strict=True):
+    for key in batch:
+      np.testing.assert_array_equal(np.concatenate([first[key], second[key]]), batch[key])
+  assert shards[1][-1]["mask"].tolist() == [False, False]  # a process whose rows are all padding

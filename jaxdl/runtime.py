@@ -1,0 +1,83 @@
+"""Process-wide JAX settings, made once after the flags are parsed and before the backend starts: where compiled
+programs are cached, deterministic GPU kernels, and joining a multi-host run.
+
+A multi-host run is N copies of the same command (one per host, or per GPU), joined by JAX's distributed
+runtime: explicitly (--coordinator, --num_processes, --process_id), or from what SLURM, a multi-host TPU VM or
+JAX_COORDINATOR_ADDRESS put in the environment. On CPUs the processes' collectives go through gloo.
+"""
+
+import os
+import re
+import sys
+import traceback
+
+import jax
+
+from jaxdl.errors import UsageError
+
+DEFAULT_COMPILE_CACHE = os.path.expanduser("~/.cache/jaxdl/xla")
+# Deterministic GPU kernels: no atomics in reductions and scatters, autotuning among deterministic choices only.
+DETERMINISTIC_XLA_FLAGS = "--xla_gpu_deterministic_ops=true"
+
+
+def set_compile_cache(directory: str) -> None:
+  """JAX's persistent compilation cache in `directory`; empty: JAX_COMPILATION_CACHE_DIR if set, else
+  ~/.cache/jaxdl/xla (a rerun or resume then skips XLA's compiles)."""
+  if directory:
+    jax.config.update("jax_compilation_cache_dir", os.path.abspath(os.path.expanduser(directory)))
+  elif "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    jax.config.update("jax_compilation_cache_dir", DEFAULT_COMPILE_CACHE)
+
+
+def set_deterministic() -> None:
+  """XLA's deterministic-ops flags, which it reads when the backend starts (CPU kernels are deterministic
+  already, so this changes nothing there)."""
+  if DETERMINISTIC_XLA_FLAGS not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {DETERMINISTIC_XLA_FLAGS}".strip()
+
+
+def _launched_as_several() -> bool:
+  """Whether the environment says this process is one of several: SLURM tasks, TPU VM hosts, JAX's own."""
+  slurm_tasks = int(os.environ.get("SLURM_NTASKS", "1"))
+  tpu_hosts = len(os.environ.get("TPU_WORKER_HOSTNAMES", "").split(","))
+  return slurm_tasks > 1 or tpu_hosts > 1 or "JAX_COORDINATOR_ADDRESS" in os.environ
+
+
+def initialize_distributed(coordinator: str = "", num_processes: int = 0, process_id: int = -1,
+                           heartbeat_timeout_s: int = 100) -> None:
+  """Joins the multi-host run the flags or the environment describe; a single process does nothing."""
+  if coordinator:
+    if num_processes < 1 or not 0 <= process_id < num_processes:
+      raise UsageError(f"--coordinator={coordinator} needs --num_processes >= 1 and 0 <= --process_id < "
+                       f"--num_processes (got {num_processes} and {process_id})")
+  elif num_processes > 1 or process_id >= 0:
+    raise UsageError("--num_processes and --process_id need --coordinator=HOST:PORT (process 0's address)")
+  elif not _launched_as_several():
+    return
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU processes only; GPUs use NCCL
+  if coordinator:
+    jax.distributed.initialize(coordinator, num_processes, process_id, heartbeat_timeout_seconds=heartbeat_timeout_s)
+  else:
+    jax.distributed.initialize(heartbeat_timeout_seconds=heartbeat_timeout_s)  # reads SLURM / TPU / JAX_* itself
+
+
+def exit_multihost_on_error(error: BaseException, exit_code: int = 1) -> None:
+  """Ends a process of a multi-host run that failed, at once.
+
+  Its peers are blocked in a collective with it: exiting now closes its connections, so they fail too, instead
+  of everyone waiting for the distributed runtime's shutdown barrier (which a dead peer never reaches). A
+  collective that failed because a peer died is reported as that, in one line.
+  """
+  if jax.process_count() == 1:
+    return
+  text = str(error).strip()
+  if any(sign in text for sign in ("Gloo", "Connection reset", "heartbeat", "UNAVAILABLE", "Socket closed")):
+    reason = re.sub(r"^(\w+: )?(Error dispatching computation: )+", "", text.splitlines()[0])[:300]
+    print(f"jaxdl: error: process {jax.process_index()} of {jax.process_count()}: another process of this "
+          f"multi-host run stopped ({reason}); restart all {jax.process_count()} processes with the same flags "
+          "to resume from the last checkpoint", file=sys.stderr)
+  elif not isinstance(error, SystemExit):
+    traceback.print_exception(error)
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(exit_code)
