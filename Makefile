@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/digits_lenet5
 
-.PHONY: run test test-all bench bench-cnn bench-lstm bench-gpt bench-kv bench-mfu clean
+.PHONY: run test test-all bench bench-cnn bench-lstm bench-gpt bench-kv bench-mfu bench-compile clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-kv: $(VENV)/.installed
 # make bench-mfu ARGS="--model_args=num_layers=2,width=64,context=64 --dtype=float32")
 bench-mfu: $(VENV)/.installed
 	$(PY) bench/gpt_mfu.py $(ARGS)
+
+# compile time of a 12-layer GPT scanned and unrolled; its peak memory under each --remat policy
+bench-compile: $(VENV)/.installed
+	$(PY) bench/gpt_compile.py
 
 clean:
 	rm -rf $(VENV) runs
