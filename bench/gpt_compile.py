@@ -51,8 +51,9 @@ def main(argv):
   for scan in (True, False):
     lower_s, compile_s, _ = compile_step({**fields, "scan": scan})
     base = base or lower_s + compile_s
-    print(json.dumps({"benchmark": "gpt_compile", "device": jax.devices()[0].device_kind, "layers": fields["num_layers"],
-                      "scan": scan, "trace_lower_s": round(lower_s, 2), "compile_s": round(compile_s, 2),
+    print(json.dumps({"benchmark": "gpt_compile", "device": jax.devices()[0].device_kind,
+                      "layers": fields["num_layers"], "scan": scan, "trace_lower_s": round(lower_s, 2),
+                      "compile_s": round(compile_s, 2),
                       "total_vs_scan": round((lower_s + compile_s) / base, 2)}), flush=True)
   base = None
   for policy in _POLICIES.value:

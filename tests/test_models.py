@@ -416,7 +416,8 @@ def test_public_names_are_the_registered_models(public_name):
 
 
 def test_remat_flag_reaches_every_transformer_stack_and_is_refused_elsewhere():
-  for name, task in (("gpt", "language_model"), ("bert", "masked_lm"), ("transformer", "translate"), ("vit", "classify")):
+  transformers = (("gpt", "language_model"), ("bert", "masked_lm"), ("transformer", "translate"), ("vit", "classify"))
+  for name, task in transformers:
     assert setup_lib.build_task(Config(model=name, task=task, remat="dots"), 16).model.remat == "dots", name
     assert "partition_rules" in vars(models.get(name)), name  # and each declares its tensor-parallel layout
   with pytest.raises(UsageError, match="--remat=full: --model=mlp has no rematerialized layer stack"):

@@ -14,8 +14,9 @@ import pytest
 
 from tests.conftest import REPO
 
-FLAGS = ("--data=digits", "--data_args=image_size=8", "--model=mlp", "--model_args=depth=2,width=32", "--optim=momentum",
-         "--lr=0.05", "--batch_size=64", "--steps=1500", "--checkpoint_every=500", "--log_every=500")
+FLAGS = ("--data=digits", "--data_args=image_size=8", "--model=mlp", "--model_args=depth=2,width=32",
+         "--optim=momentum", "--lr=0.05", "--batch_size=64", "--steps=1500", "--checkpoint_every=500",
+         "--log_every=500")
 
 
 def _free_port() -> int:
