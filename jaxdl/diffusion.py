@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxdl.errors import UsageError
+
 
 @dataclasses.dataclass(frozen=True)
 class Schedule:
@@ -49,6 +51,14 @@ def cosine_schedule(steps: int = 1000, offset: float = 0.008, max_beta: float = 
 
 
 SCHEDULES = {"linear": linear_schedule, "cosine": cosine_schedule}
+
+
+def named_schedule(name: str, steps: int) -> Schedule:
+  """The schedule `name` (a key of SCHEDULES) over `steps` steps; another name is a UsageError (a task's
+  --task_args schedule)."""
+  if name not in SCHEDULES:
+    raise UsageError(f"--task_args schedule={name!r}; choose one of: {', '.join(SCHEDULES)}")
+  return SCHEDULES[name](steps)
 
 
 def _at(values, t, x):

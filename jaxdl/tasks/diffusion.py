@@ -66,8 +66,7 @@ class Diffusion:
   monitor_mode = "min"
 
   def __post_init__(self):
-    if self.schedule not in diffusion.SCHEDULES:
-      raise UsageError(f"--task_args schedule={self.schedule!r}; choose one of: {', '.join(diffusion.SCHEDULES)}")
+    diffusion.named_schedule(self.schedule, self.steps)  # a bad name fails here, before training
     if self.sampler not in _SAMPLERS:
       raise UsageError(f"--task_args sampler={self.sampler!r}; choose one of: {', '.join(_SAMPLERS)}")
     if self.spacing not in diffusion.SPACINGS:
@@ -85,7 +84,7 @@ class Diffusion:
 
   @property
   def noise_schedule(self) -> diffusion.Schedule:
-    return diffusion.SCHEDULES[self.schedule](self.steps)
+    return diffusion.named_schedule(self.schedule, self.steps)
 
   def init(self, rng, batch) -> dict[str, Any]:
     params_rng, dropout_rng = jax.random.split(rng)
@@ -161,11 +160,6 @@ class Diffusion:
     """With a judge: `jaxdl.tasks.judging` scores `quality_samples` samples (drawn for labels 0, 1, ... in turn
     when labelled)."""
     del model_state
-    if self.judge_fn is None:
-      return {}
-    shape = dataset.example_shapes["image"]
     generate = jax.jit(self.generate, static_argnums=2)
-    labels = np.arange(self.quality_samples) % self.num_classes if self.labelled else None
-    return judging.judge_samples(
-        self.judge_fn, lambda key, n, y: generate(params, key, (n, *shape), None if y is None else jnp.asarray(y)),
-        self.quality_samples, dataset, rng, labels)
+    return judging.judge_generator(self, lambda key, n, shape, y: generate(params, key, (n, *shape), y), dataset, rng,
+                                   self.labelled)

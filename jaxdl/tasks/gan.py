@@ -151,11 +151,6 @@ class GAN:
 
   def final_metrics(self, params, model_state, dataset, rng) -> dict[str, float]:
     del model_state
-    if self.judge_fn is None:
-      return {}
-    shape = dataset.example_shapes["image"]
     generate = jax.jit(self.generate, static_argnums=(2, 3))
-    labels = np.arange(self.quality_samples) % self.num_classes if self.conditional else None
-    return judging.judge_samples(
-        self.judge_fn, lambda key, n, y: generate(params, key, n, shape, None if y is None else jnp.asarray(y)),
-        self.quality_samples, dataset, rng, labels)
+    return judging.judge_generator(self, lambda key, n, shape, y: generate(params, key, n, shape, y), dataset, rng,
+                                   self.conditional)

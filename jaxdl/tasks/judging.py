@@ -5,6 +5,7 @@ label, how often the judge reads them as that label. Shared by the generative ta
 from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxdl.analysis.frechet import frechet_distance
@@ -29,3 +30,15 @@ def judge_samples(judge_fn: Callable, generate: Callable, count: int, dataset, r
   if labels is not None:
     metrics["label_accuracy"] = float(np.mean(np.concatenate(logits).argmax(-1) == np.asarray(labels)))
   return metrics
+
+
+def judge_generator(task, draw: Callable, dataset, rng, labelled: bool = False) -> dict[str, float]:
+  """A generative task's `final_metrics`: {} without a judge (`task.judge_fn`), else `judge_samples` of
+  `task.quality_samples` images from `draw(key, n, image_shape, labels or None)`, drawn for labels 0, 1, ... in
+  turn when `labelled`."""
+  if task.judge_fn is None:
+    return {}
+  shape = dataset.example_shapes["image"]
+  labels = np.arange(task.quality_samples) % task.num_classes if labelled else None
+  return judge_samples(task.judge_fn, lambda key, n, y: draw(key, n, shape, None if y is None else jnp.asarray(y)),
+                       task.quality_samples, dataset, rng, labels)

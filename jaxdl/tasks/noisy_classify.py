@@ -16,7 +16,6 @@ import jax.numpy as jnp
 
 from jaxdl import diffusion, losses
 from jaxdl.args import PositiveInt
-from jaxdl.errors import UsageError
 from jaxdl.registry import tasks
 
 
@@ -35,12 +34,11 @@ class NoisyClassify:
   monitor_mode = "max"
 
   def __post_init__(self):
-    if self.schedule not in diffusion.SCHEDULES:
-      raise UsageError(f"--task_args schedule={self.schedule!r}; choose one of: {', '.join(diffusion.SCHEDULES)}")
+    diffusion.named_schedule(self.schedule, self.steps)  # a bad name fails here, before training
 
   @property
   def noise_schedule(self) -> diffusion.Schedule:
-    return diffusion.SCHEDULES[self.schedule](self.steps)
+    return diffusion.named_schedule(self.schedule, self.steps)
 
   def init(self, rng, batch) -> dict[str, Any]:
     params_rng, dropout_rng = jax.random.split(rng)

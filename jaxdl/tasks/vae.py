@@ -108,9 +108,5 @@ class VAE:
 
   def final_metrics(self, params, model_state, dataset, rng) -> dict[str, float]:
     del model_state
-    if self.judge_fn is None:
-      return {}
-    shape = dataset.example_shapes["image"]
     generate = jax.jit(self.generate, static_argnums=(2, 3))
-    return judging.judge_samples(self.judge_fn, lambda key, n, _: generate(params, key, n, shape),
-                                 self.quality_samples, dataset, rng)
+    return judging.judge_generator(self, lambda key, n, shape, _: generate(params, key, n, shape), dataset, rng)

@@ -91,11 +91,10 @@ def build_transformation(config: Config, task) -> optax.GradientTransformation:
   return optim.averaged(tx, config.ema_decay) if config.ema_decay else tx
 
 
-def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "logits"):
-  """(task, state) of the best checkpoint (by its own validation monitor) of the jaxdl classifier run in
-  `run_dir`, rebuilt from its flags.txt, its parameters on the default device; `role` (teacher, judge,
-  classifier) names the --task_args key in errors, `needs` the method its task must have. The run must have
-  learned from images of this dataset's shape."""
+def classifier_run(run_dir: str, dataset: Dataset, role: str, needs: str = "logits") -> tuple[Config, Any]:
+  """(config, task) of the jaxdl classifier run in `run_dir`, rebuilt from its flags.txt, checking what can be
+  checked before reading a checkpoint: `role` (teacher, judge, classifier) names the --task_args key in errors,
+  `needs` the method its task must have; the run must have learned from images of this dataset's shape."""
   path = os.path.join(run_dir, "flags.txt")
   if not os.path.isfile(path):
     raise UsageError(f"--task_args {role}={run_dir}: no jaxdl run there (no flags.txt); train the {role} first")
@@ -107,6 +106,12 @@ def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "log
   if taught != dataset.example_shapes.get("image"):
     raise UsageError(f"--task_args {role}={run_dir} learned from {taught} images (--data={config.data} "
                      f"--data_args={config.data_args}); this run's are {dataset.example_shapes.get('image')}")
+  return config, task
+
+
+def restore_classifier(run_dir: str, config: Config, task, dataset: Dataset):
+  """The train state of the best checkpoint (by its own validation monitor) of `classifier_run`'s run, its
+  parameters on the default device."""
   sample = dataset.splits["train"].read(np.arange(1))
   create = lambda rng: state_lib.create(task, build_transformation(config, task), rng, sample)  # noqa: E731
   abstract = parallel.abstract_on_device(jax.devices()[0], create, jax.random.PRNGKey(0))
@@ -116,7 +121,13 @@ def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "log
     state, _ = ckpt.restore(ckpt.best_step() or ckpt.latest_step(), abstract)
   finally:
     ckpt.close()
-  return task, state
+  return state
+
+
+def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "logits"):
+  """(task, state) of the classifier run in `run_dir` (`classifier_run`, then `restore_classifier`)."""
+  config, task = classifier_run(run_dir, dataset, role, needs)
+  return task, restore_classifier(run_dir, config, task, dataset)
 
 
 def load_teacher(run_dir: str, dataset: Dataset) -> Callable:
@@ -136,12 +147,12 @@ def load_judge(run_dir: str, dataset: Dataset) -> Callable:
 def load_guide(run_dir: str, dataset: Dataset, schedule) -> Callable:
   """(x_t, t, labels) -> log p(labels | x_t, t) of the noise-aware classifier run in `run_dir` (classifier
   guidance), which must have learned on the noise of `schedule` (a `jaxdl.diffusion.Schedule`)."""
-  task, state = load_classifier(run_dir, dataset, "classifier", needs="log_prob")
+  config, task = classifier_run(run_dir, dataset, "classifier", needs="log_prob")
   learned = task.noise_schedule
   if learned.steps != schedule.steps or not np.allclose(learned.alpha_bars, schedule.alpha_bars):
     raise UsageError(f"--task_args classifier={run_dir} learned on another noise schedule ({task.schedule}, "
                      f"{task.steps} steps); give both runs the same --task_args schedule and steps")
-  params = state_lib.eval_params(state)
+  params = state_lib.eval_params(restore_classifier(run_dir, config, task, dataset))
   return lambda x_t, t, labels: task.log_prob(params, x_t, t, labels)
 
 
