@@ -4,6 +4,7 @@ Defaults come from `jaxdl.config.Config`, so the CLI and the library agree.
 """
 
 import dataclasses
+import typing
 
 from absl import flags
 
@@ -14,7 +15,7 @@ from jaxdl import registry
 from jaxdl.config import Config
 from jaxdl.modes import MODES as RUN_MODES
 from jaxdl.nn import matmul_conv
-from jaxdl.nn.transformer import REMAT_POLICIES
+from jaxdl.nn.transformer import RematPolicy
 from jaxdl.parallel import MODES
 from jaxdl.probes import EXPLAIN_METHODS
 from jaxdl.train.setup import DTYPES
@@ -79,7 +80,7 @@ flags.DEFINE_enum("conv_impl", _D.conv_impl, list(matmul_conv.IMPLS), "Convoluti
                   "elsewhere), lax (lax.conv_general_dilated: cuDNN, TPU), matmul (per layer: im2col matrix products, "
                   "or lax's forward pass with im2col's weight gradient, whichever XLA's CPU backend runs faster), "
                   "im2col or mixed (that formulation for every layer).")
-flags.DEFINE_enum("remat", _D.remat, ["", *REMAT_POLICIES, "none"], "Transformer stacks: what each layer recomputes "
+flags.DEFINE_enum("remat", _D.remat, ["", *typing.get_args(RematPolicy)], "Transformer stacks: what each layer recomputes "
                   "in the backward pass instead of storing (full: all but its input; dots: all but matrix products; "
                   "dots_no_batch: all but the weight matmuls; none; empty: the model's remat setting).")
 flags.DEFINE_bool("deterministic", _D.deterministic, "Deterministic GPU kernels (XLA's --xla_gpu_deterministic_ops): "

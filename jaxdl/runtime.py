@@ -61,7 +61,7 @@ def initialize_distributed(coordinator: str = "", num_processes: int = 0, proces
     jax.distributed.initialize(heartbeat_timeout_seconds=heartbeat_timeout_s)  # reads SLURM / TPU / JAX_* itself
 
 
-def exit_multihost_on_error(error: BaseException, exit_code: int = 1) -> None:
+def exit_multihost_on_error(error: Exception, exit_code: int = 1) -> None:
   """Ends a process of a multi-host run that failed, at once.
 
   Its peers are blocked in a collective with it: exiting now closes its connections, so they fail too, instead
@@ -76,7 +76,7 @@ def exit_multihost_on_error(error: BaseException, exit_code: int = 1) -> None:
     print(f"jaxdl: error: process {jax.process_index()} of {jax.process_count()}: another process of this "
           f"multi-host run stopped ({reason}); restart all {jax.process_count()} processes with the same flags "
           "to resume from the last checkpoint", file=sys.stderr)
-  elif not isinstance(error, SystemExit):
+  else:
     traceback.print_exception(error)
   sys.stdout.flush()
   sys.stderr.flush()

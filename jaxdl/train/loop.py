@@ -29,7 +29,7 @@ from jaxdl.train.checkpoint import Checkpoints
 from jaxdl.train.early_stopping import EarlyStopping
 from jaxdl.train.setup import Setup, build
 from jaxdl.train.step import make_eval_step, make_train_step
-from jaxdl.train.writer import MetricWriter, read_rows
+from jaxdl.train.writer import MetricWriter
 
 
 class TrainingStopped(Exception):
@@ -190,10 +190,8 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
     state = parallel.put_state(restored)
     train_iter.set_state(data_state)
     print(f"jaxdl: resuming from step {start} in {ckpt.directory}", file=sys.stderr)
-  # Rows up to the restored step, as every process reads them (process 0's writer drops the later ones).
-  rows = [row for row in read_rows(os.path.join(workdir, "metrics.jsonl")) if row["step"] <= start] if start else []
   writer = MetricWriter(workdir, resume_step=start, enabled=primary)
-  early = EarlyStopping.from_rows(rows, monitor, task.monitor_mode, config.early_stop_patience)
+  early = EarlyStopping.from_rows(writer.rows, monitor, task.monitor_mode, config.early_stop_patience)
 
   train_step = parallel.compile_train_step(make_train_step(task, setup.tx, parallel.axis_name, setup.augment))
   eval_step = parallel.compile_eval_step(make_eval_step(task, parallel.axis_name))

@@ -9,17 +9,18 @@ import tensorboardX
 class MetricWriter:
   """Appends {"step", "split", metrics...} rows; on resume, first drops rows past the restored step.
 
-  Starting from step 0 drops every row, so a run killed before its first checkpoint starts clean.
+  Starting from step 0 drops every row, so a run killed before its first checkpoint starts clean. `rows` are
+  the rows kept, which every process of a multi-host run reads alike (`enabled`: this process writes).
   """
 
   def __init__(self, workdir: str, resume_step: int, enabled: bool = True):
     self.path = os.path.join(workdir, "metrics.jsonl")
+    self.rows = [r for r in read_rows(self.path) if r["step"] <= resume_step] if resume_step else []
     self._file = self._tb = None
     if not enabled:  # the other processes of a multi-host run: process 0 writes
       return
-    rows = [r for r in read_rows(self.path) if r["step"] <= resume_step] if resume_step else []
     with open(self.path + ".tmp", "w") as f:
-      f.writelines(json.dumps(r) + "\n" for r in rows)
+      f.writelines(json.dumps(r) + "\n" for r in self.rows)
     os.replace(self.path + ".tmp", self.path)  # other processes may be reading it
     self._file = open(self.path, "a")
     self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"))
