@@ -86,12 +86,30 @@ def posterior(schedule: Schedule, x0, x_t, t):
   return mean, beta * (1 - ab_prev) / (1 - ab)
 
 
-def simple_loss(eps_fn: Callable, schedule: Schedule, x0, rng):
-  """Ho et al.'s L_simple per example (B,): || eps - eps_theta(x_t, t) ||^2 averaged over the pixels, t uniform."""
+PREDICTIONS = ("eps", "v")
+
+
+def velocity(schedule: Schedule, x0, t, noise):
+  """Salimans & Ho's (2022) v = sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x_0, the target of a "v" denoiser:
+  near pure noise it is about -x_0, so the prediction stays well conditioned where eps says almost nothing of x_0."""
+  return jnp.sqrt(_at(schedule.alpha_bars, t, x0)) * noise - jnp.sqrt(1 - _at(schedule.alpha_bars, t, x0)) * x0
+
+
+def eps_from_velocity(schedule: Schedule, x_t, t, v):
+  """The noise a v prediction implies at x_t: sqrt(1 - alpha_bar_t) x_t + sqrt(alpha_bar_t) v (the samplers take eps)."""
+  return jnp.sqrt(1 - _at(schedule.alpha_bars, t, x_t)) * x_t + jnp.sqrt(_at(schedule.alpha_bars, t, x_t)) * v
+
+
+def simple_loss(predict_fn: Callable, schedule: Schedule, x0, rng, prediction: str = "eps"):
+  """Ho et al.'s L_simple per example (B,): || eps - eps_theta(x_t, t) ||^2 averaged over the pixels, t uniform;
+  `prediction="v"` regresses `velocity` instead (Salimans & Ho's v-MSE: eps's error weighted by 1 / alpha_bar_t)."""
+  if prediction not in PREDICTIONS:
+    raise ValueError(f"prediction {prediction!r}: choose one of {', '.join(PREDICTIONS)}")
   t_rng, noise_rng = jax.random.split(rng)
   t = jax.random.randint(t_rng, (x0.shape[0],), 0, schedule.steps)
   noise = jax.random.normal(noise_rng, x0.shape, x0.dtype)
-  err = (eps_fn(q_sample(schedule, x0, t, noise), t) - noise) ** 2
+  target = noise if prediction == "eps" else velocity(schedule, x0, t, noise)
+  err = (predict_fn(q_sample(schedule, x0, t, noise), t) - target) ** 2
   return err.reshape(err.shape[0], -1).mean(-1)
 
 

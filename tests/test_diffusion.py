@@ -134,6 +134,34 @@ def test_samplers_with_the_exact_noise_of_a_one_point_data_set_return_that_point
     np.testing.assert_allclose(x, jnp.broadcast_to(point, shape), atol=1e-4)
 
 
+def test_v_is_salimans_and_hos_velocity_and_converts_back_to_the_noise_and_the_image(schedule):
+  rng = np.random.default_rng(3)
+  x0, noise = (jnp.asarray(rng.uniform(-1, 1, (STEPS, 6)), jnp.float32) for _ in range(2))
+  t = jnp.arange(STEPS)
+  ab = np.asarray(schedule.alpha_bars, np.float64)[:, None]
+  v = diffusion.velocity(schedule, x0, t, noise)
+  np.testing.assert_allclose(v, np.sqrt(ab) * noise - np.sqrt(1 - ab) * x0, atol=1e-6)
+  x_t = diffusion.q_sample(schedule, x0, t, noise)
+  np.testing.assert_allclose(diffusion.eps_from_velocity(schedule, x_t, t, v), noise, atol=1e-5)
+  np.testing.assert_allclose(np.sqrt(ab) * x_t - np.sqrt(1 - ab) * v, x0, atol=1e-5)  # and x_0 from (x_t, v)
+
+
+def test_v_loss_is_zero_for_the_exact_velocity_and_e_v_squared_for_a_zero_prediction(schedule):
+  point = jnp.full((16,), 0.5)
+  eps_fn = _oracle(schedule, point)
+  def v_fn(x, t):
+    ab = schedule.alpha_bars[t][:, None]
+    return jnp.sqrt(ab) * eps_fn(x, t) - jnp.sqrt(1 - ab) * point
+  x0 = jnp.broadcast_to(point, (256, 16))
+  rng = jax.random.PRNGKey(0)
+  assert float(diffusion.simple_loss(v_fn, schedule, x0, rng, "v").max()) < 1e-8
+  zero = diffusion.simple_loss(lambda x, t: jnp.zeros_like(x), schedule, x0, rng, "v")
+  ab = float(np.mean(schedule.alpha_bars))
+  assert abs(float(zero.mean()) - (ab + (1 - ab) * 0.25)) < 0.05  # E[v^2] = alpha_bar + (1 - alpha_bar) x_0^2
+  with pytest.raises(ValueError, match="choose one of eps, v"):
+    diffusion.simple_loss(v_fn, schedule, x0, rng, "x0")
+
+
 def test_ddim_with_eta_0_maps_the_same_noise_to_the_same_image_and_eta_1_does_not(schedule):
   eps_fn = lambda x, t: 0.5 * x  # noqa: E731
   shape = (2, 8)

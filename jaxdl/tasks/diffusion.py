@@ -35,7 +35,8 @@ class SampleOptions:
 @tasks.register("diffusion")
 @dataclasses.dataclass(frozen=True)
 class Diffusion:
-  """`schedule` linear|cosine over `steps` noise steps. `conditional`: the denoiser sees the label, dropped to "no
+  """`schedule` linear|cosine over `steps` noise steps; the denoiser predicts the noise (`prediction` eps) or
+  Salimans & Ho's v (`prediction` v). `conditional`: the denoiser sees the label, dropped to "no
   label" with probability `label_dropout` in training so that one network is both models classifier-free guidance
   mixes with weight `guidance` (w) at sampling. `classifier` (a noise-aware classifier's run) guides samples towards
   their labels with scale `classifier_scale`, conditional or not. `sampler` ddpm (every step) or ddim
@@ -48,6 +49,7 @@ class Diffusion:
   steps: PositiveInt = 1000
   conditional: bool = False
   label_dropout: Probability = 0.1
+  prediction: str = "eps"
   sampler: str = "ddpm"
   sample_steps: PositiveInt = 50
   spacing: str = "uniform"
@@ -67,6 +69,8 @@ class Diffusion:
 
   def __post_init__(self):
     diffusion.named_schedule(self.schedule, self.steps)  # a bad name fails here, before training
+    if self.prediction not in diffusion.PREDICTIONS:
+      raise UsageError(f"--task_args prediction={self.prediction!r}; choose one of: {', '.join(diffusion.PREDICTIONS)}")
     if self.sampler not in _SAMPLERS:
       raise UsageError(f"--task_args sampler={self.sampler!r}; choose one of: {', '.join(_SAMPLERS)}")
     if self.spacing not in diffusion.SPACINGS:
@@ -94,12 +98,21 @@ class Diffusion:
                                 jnp.zeros(x.shape[:1], jnp.int32), labels))
 
   def expected_initial_loss(self) -> float:
-    """A denoiser that predicts zero noise (the zero-initialized heads) scores E||eps||^2 per pixel = 1."""
+    """A denoiser that predicts zero (the zero-initialized heads) scores E||eps||^2 per pixel = 1; under v,
+    mean_t(alpha_bar_t) + mean_t(1 - alpha_bar_t) E[x_0^2] <= 1, near 1 for images mostly at black or white."""
     return 1.0
 
-  def _eps_fn(self, params, labels, train=False, rng=None):
+  def _predict_fn(self, params, labels, train=False, rng=None):
+    """The denoiser's output at (x_t, t): the noise, or v under prediction=v."""
     return lambda x, t: self.model.apply({"params": params}, x, t, labels, train=train,
                                          rngs={"dropout": rng} if train else None)
+
+  def _as_eps(self, predict_fn):
+    """The noise predictor the samplers and guidance take, from the denoiser's output."""
+    if self.prediction == "eps":
+      return predict_fn
+    schedule = self.noise_schedule
+    return lambda x, t: diffusion.eps_from_velocity(schedule, x, t, predict_fn(x, t))
 
   def loss_fn(self, params, model_state, batch, rng):
     del model_state
@@ -109,8 +122,8 @@ class Diffusion:
       dropped = jax.random.bernoulli(drop_rng, self.label_dropout, batch["label"].shape)
       labels = jnp.where(dropped, self.num_classes, batch["label"])
     x0 = 2 * batch["image"] - 1
-    loss = diffusion.simple_loss(self._eps_fn(params, labels, True, dropout_rng), self.noise_schedule, x0,
-                                 noise_rng).mean()
+    loss = diffusion.simple_loss(self._predict_fn(params, labels, True, dropout_rng), self.noise_schedule, x0,
+                                 noise_rng, self.prediction).mean()
     return loss, ({"loss": loss}, {})
 
   def eval_fn(self, params, model_state, batch) -> dict[str, jax.Array]:
@@ -119,21 +132,23 @@ class Diffusion:
     del model_state
     labels = batch["label"] if self.conditional else None
     x0 = 2 * batch["image"] - 1
-    return {"loss": diffusion.simple_loss(self._eps_fn(params, labels), self.noise_schedule, x0,
-                                          jax.random.PRNGKey(0))}
+    return {"loss": diffusion.simple_loss(self._predict_fn(params, labels), self.noise_schedule, x0,
+                                          jax.random.PRNGKey(0), self.prediction)}
 
   def generate(self, params, rng, shape, labels=None):
     """Images in [0, 1] (shape (N, H, W, C)) from the task's sampler, guided when `guidance` > 0 or by the
     classifier."""
     schedule = self.noise_schedule
     if labels is None:
-      eps_fn = self._eps_fn(params, None)
+      predict_fn = self._predict_fn(params, None)
     elif self.guidance:
       def conditional(x, t, y):
         return self.model.apply({"params": params}, x, t, y)
-      eps_fn = diffusion.classifier_free(conditional, labels, self.num_classes, self.guidance)
+      # v is affine in eps with weights summing to 1, so mixing v's mixes the noises they imply alike
+      predict_fn = diffusion.classifier_free(conditional, labels, self.num_classes, self.guidance)
     else:
-      eps_fn = self._eps_fn(params, labels if self.conditional else None)
+      predict_fn = self._predict_fn(params, labels if self.conditional else None)
+    eps_fn = self._as_eps(predict_fn)
     if labels is not None and self.classifier_fn is not None:
       eps_fn = diffusion.classifier_guided(eps_fn, self.classifier_fn, schedule, labels, self.classifier_scale)
     if self.sampler == "ddim":

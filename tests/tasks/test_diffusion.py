@@ -48,10 +48,15 @@ def test_a_zero_initialized_denoiser_starts_at_the_expected_loss_and_settings_ar
   losses = eval_fn(initial_params, {}, batch)["loss"]
   assert abs(float(losses.mean()) - task.expected_initial_loss()) < 0.05
   np.testing.assert_array_equal(losses, eval_fn(initial_params, {}, batch)["loss"])  # the same noise every time
+  v_task = Diffusion(MODEL, 3, steps=20, conditional=True, prediction="v")  # regresses v: E[v^2] for no prediction
+  alpha_bar, x0_squared = float(np.mean(v_task.noise_schedule.alpha_bars)), float(np.mean((2 * batch["image"] - 1) ** 2))
+  v_losses = jax.jit(v_task.eval_fn)(initial_params, {}, batch)["loss"]
+  assert abs(float(v_losses.mean()) - (alpha_bar + (1 - alpha_bar) * x0_squared)) < 0.05
   for settings, message in ((dict(guidance=2.0), "guidance needs conditional=true"),
                             (dict(sampler="ddim", sample_steps=30), "sample_steps=30 exceeds the 20 noise steps"),
                             (dict(schedule="sigmoid"), "choose one of: linear, cosine"),
-                            (dict(sampler="euler"), "choose one of: ddpm, ddim")):
+                            (dict(sampler="euler"), "choose one of: ddpm, ddim"),
+                            (dict(prediction="x0"), "choose one of: eps, v")):
     with pytest.raises(UsageError, match=message):
       Diffusion(MODEL, 3, steps=20, **settings)
 
