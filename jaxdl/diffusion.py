@@ -92,12 +92,14 @@ PREDICTIONS = ("eps", "v")
 def velocity(schedule: Schedule, x0, t, noise):
   """Salimans & Ho's (2022) v = sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x_0, the target of a "v" denoiser:
   near pure noise it is about -x_0, so the prediction stays well conditioned where eps says almost nothing of x_0."""
-  return jnp.sqrt(_at(schedule.alpha_bars, t, x0)) * noise - jnp.sqrt(1 - _at(schedule.alpha_bars, t, x0)) * x0
+  ab = _at(schedule.alpha_bars, t, x0)
+  return jnp.sqrt(ab) * noise - jnp.sqrt(1 - ab) * x0
 
 
 def eps_from_velocity(schedule: Schedule, x_t, t, v):
   """The noise a v prediction implies at x_t: sqrt(1 - alpha_bar_t) x_t + sqrt(alpha_bar_t) v (the samplers take eps)."""
-  return jnp.sqrt(1 - _at(schedule.alpha_bars, t, x_t)) * x_t + jnp.sqrt(_at(schedule.alpha_bars, t, x_t)) * v
+  ab = _at(schedule.alpha_bars, t, x_t)
+  return jnp.sqrt(1 - ab) * x_t + jnp.sqrt(ab) * v
 
 
 def simple_loss(predict_fn: Callable, schedule: Schedule, x0, rng, prediction: str = "eps"):

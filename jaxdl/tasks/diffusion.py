@@ -107,11 +107,10 @@ class Diffusion:
     return lambda x, t: self.model.apply({"params": params}, x, t, labels, train=train,
                                          rngs={"dropout": rng} if train else None)
 
-  def _as_eps(self, predict_fn):
+  def _as_eps(self, predict_fn, schedule: diffusion.Schedule):
     """The noise predictor the samplers and guidance take, from the denoiser's output."""
     if self.prediction == "eps":
       return predict_fn
-    schedule = self.noise_schedule
     return lambda x, t: diffusion.eps_from_velocity(schedule, x, t, predict_fn(x, t))
 
   def loss_fn(self, params, model_state, batch, rng):
@@ -148,7 +147,7 @@ class Diffusion:
       predict_fn = diffusion.classifier_free(conditional, labels, self.num_classes, self.guidance)
     else:
       predict_fn = self._predict_fn(params, labels if self.conditional else None)
-    eps_fn = self._as_eps(predict_fn)
+    eps_fn = self._as_eps(predict_fn, schedule)
     if labels is not None and self.classifier_fn is not None:
       eps_fn = diffusion.classifier_guided(eps_fn, self.classifier_fn, schedule, labels, self.classifier_scale)
     if self.sampler == "ddim":
