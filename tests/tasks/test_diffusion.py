@@ -1,4 +1,4 @@
-"""Diffusion (`--task=diffusion`): classifier-free training's label dropout, the settings' checks, and a tiny
+"""Diffusion (`--task=diffusion`): classifier-free training's label dropout, the settings' checks, v sampling, and a tiny
 conditional DiT trained through the loop then sampled by `--mode=sample` with DDIM and guidance."""
 
 import dataclasses
@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdl import modes
+from jaxdl import diffusion, modes
 from jaxdl.config import Config
 from jaxdl.errors import UsageError
 from jaxdl.models.dit import DiT
@@ -59,6 +59,19 @@ def test_a_zero_initialized_denoiser_starts_at_the_expected_loss_and_settings_ar
                             (dict(prediction="x0"), "choose one of: eps, v")):
     with pytest.raises(UsageError, match=message):
       Diffusion(MODEL, 3, steps=20, **settings)
+
+
+def test_a_v_denoiser_samples_with_the_noise_its_v_implies(initial_params):
+  """The zero-initialized DiT predicts v = 0, whose noise is sqrt(1 - alpha_bar_t) x_t: generate (guided, so the
+  v's are mixed first) must equal DDIM run on that noise directly."""
+  task = Diffusion(MODEL, 3, steps=20, conditional=True, prediction="v", sampler="ddim", sample_steps=5,
+                   guidance=1.0)
+  rng, shape = jax.random.PRNGKey(2), (4, 4, 4, 1)
+  images = jax.jit(task.generate, static_argnums=2)(initial_params, rng, shape, jnp.arange(4) % 3)
+  schedule = task.noise_schedule
+  eps_fn = lambda x, t: jnp.sqrt(1 - schedule.alpha_bars[t]).reshape(-1, 1, 1, 1) * x  # noqa: E731
+  expected = jnp.clip((diffusion.ddim_sample(eps_fn, schedule, shape, rng, steps=5) + 1) / 2, 0.0, 1.0)
+  np.testing.assert_allclose(images, expected, atol=1e-5)
 
 
 def test_a_conditional_dit_trains_through_the_loop_is_judged_and_samples_a_labelled_grid(tmp_path):
