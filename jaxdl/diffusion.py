@@ -97,7 +97,8 @@ def velocity(schedule: Schedule, x0, t, noise):
 
 
 def eps_from_velocity(schedule: Schedule, x_t, t, v):
-  """The noise a v prediction implies at x_t: sqrt(1 - alpha_bar_t) x_t + sqrt(alpha_bar_t) v (the samplers take eps)."""
+  """The noise a v prediction implies at x_t (the samplers take eps):
+  sqrt(1 - alpha_bar_t) x_t + sqrt(alpha_bar_t) v."""
   ab = _at(schedule.alpha_bars, t, x_t)
   return jnp.sqrt(1 - ab) * x_t + jnp.sqrt(ab) * v
 

@@ -1,5 +1,5 @@
-"""Diffusion (`--task=diffusion`): classifier-free training's label dropout, the settings' checks, v sampling, and a tiny
-conditional DiT trained through the loop then sampled by `--mode=sample` with DDIM and guidance."""
+"""Diffusion (`--task=diffusion`): classifier-free training's label dropout, the settings' checks, v sampling,
+and a tiny conditional DiT trained through the loop then sampled by `--mode=sample` with DDIM and guidance."""
 
 import dataclasses
 import re
@@ -49,7 +49,8 @@ def test_a_zero_initialized_denoiser_starts_at_the_expected_loss_and_settings_ar
   assert abs(float(losses.mean()) - task.expected_initial_loss()) < 0.05
   np.testing.assert_array_equal(losses, eval_fn(initial_params, {}, batch)["loss"])  # the same noise every time
   v_task = Diffusion(MODEL, 3, steps=20, conditional=True, prediction="v")  # regresses v: E[v^2] for no prediction
-  alpha_bar, x0_squared = float(np.mean(v_task.noise_schedule.alpha_bars)), float(np.mean((2 * batch["image"] - 1) ** 2))
+  alpha_bar = float(np.mean(v_task.noise_schedule.alpha_bars))
+  x0_squared = float(np.mean((2 * batch["image"] - 1) ** 2))
   v_losses = jax.jit(v_task.eval_fn)(initial_params, {}, batch)["loss"]
   assert abs(float(v_losses.mean()) - (alpha_bar + (1 - alpha_bar) * x0_squared)) < 0.05
   for settings, message in ((dict(guidance=2.0), "guidance needs conditional=true"),
