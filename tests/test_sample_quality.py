@@ -1,5 +1,8 @@
-"""What scores generated images: a classifier's penultimate features (`jaxdl.analysis.features`) and the
-Fréchet distance between two sets of them (`jaxdl.analysis.frechet`)."""
+"""What scores generated images: a classifier's penultimate features (`jaxdl.analysis.features`), the
+Fréchet distance between two sets of them (`jaxdl.analysis.frechet`), and a judge's scores of a generator's
+draws (`jaxdl.tasks.judging`)."""
+
+import types
 
 import flax.linen as nn
 import jax
@@ -11,6 +14,7 @@ import scipy.linalg
 from jaxdl.analysis.features import penultimate
 from jaxdl.analysis.frechet import frechet_distance
 from jaxdl.models.mlp import MLP
+from jaxdl.tasks.judging import judge_samples
 
 RNG = np.random.default_rng(0)
 
@@ -60,3 +64,29 @@ def test_frechet_distance_agrees_with_the_matrix_square_root_and_survives_singul
   assert frechet_distance(a, b) == pytest.approx(direct, rel=1e-8)
   dead = np.concatenate([a[:, :4], np.zeros((500, 2))], axis=1)  # two features never fire
   assert np.isfinite(frechet_distance(dead, b)) and frechet_distance(dead, dead) == pytest.approx(0.0, abs=1e-8)
+
+
+class _Split:
+  def __init__(self, images):
+    self.images = images
+
+  def __len__(self):
+    return len(self.images)
+
+  def read(self, indices):
+    return {"image": self.images[indices]}
+
+
+def test_several_draws_report_the_mean_and_spread_of_their_distances_the_first_being_the_single_draw():
+  """300 samples span two chunks; a judge whose features are the pixels and whose logits are the first three."""
+  dataset = types.SimpleNamespace(splits={"test": _Split(RNG.uniform(size=(50, 2, 2, 1)).astype(np.float32))})
+  judge = lambda images: (images.reshape(len(images), -1)[:, :3], images.reshape(len(images), -1))  # noqa: E731
+  generate = lambda key, n, labels: np.asarray(jax.random.uniform(key, (n, 2, 2, 1)))  # noqa: E731
+  labels, rng = np.arange(300) % 3, jax.random.PRNGKey(0)
+  singles = [judge_samples(judge, generate, 300, dataset, key, labels) for key in [rng, *jax.random.split(rng, 2)]]
+  three = judge_samples(judge, generate, 300, dataset, rng, labels, draws=3)
+  distances = [single["frechet_distance"] for single in singles]
+  assert "frechet_distance_std" not in singles[0] and len(set(distances)) == 3
+  assert three["frechet_distance"] == pytest.approx(np.mean(distances), rel=1e-12)
+  assert three["frechet_distance_std"] == pytest.approx(np.std(distances, ddof=1), rel=1e-12)
+  assert three["label_accuracy"] == pytest.approx(np.mean([single["label_accuracy"] for single in singles]))

@@ -41,7 +41,8 @@ class Diffusion:
   mixes with weight `guidance` (w) at sampling. `classifier` (a noise-aware classifier's run) guides samples towards
   their labels with scale `classifier_scale`, conditional or not. `sampler` ddpm (every step) or ddim
   (`sample_steps` of them, `spacing` uniform|quadratic, stochasticity `eta`); `samples` images per --mode=sample
-  grid. With `judge`, `quality_samples` samples are scored after training (`final_metrics`)."""
+  grid. With `judge`, `quality_samples` samples are scored after training (`final_metrics`), averaged over
+  `quality_draws` draws."""
 
   model: nn.Module
   num_classes: int
@@ -60,6 +61,7 @@ class Diffusion:
   samples: PositiveInt = 20
   judge: str = ""  # a jaxdl classifier run that scores samples after training
   quality_samples: PositiveInt = 1000
+  quality_draws: PositiveInt = 1  # independent draws of quality_samples whose distances are averaged
   judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
   classifier_fn: Callable | None = None  # (x_t, t, labels) -> log p(labels | x_t); set from `classifier`
 

@@ -67,6 +67,7 @@ class GAN:
   samples_each_eval: bool = True
   judge: str = ""
   quality_samples: PositiveInt = 1000
+  quality_draws: PositiveInt = 1  # independent draws of quality_samples whose distances are averaged
   judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
 
   train_metrics = ("loss", "generator_loss", "d_real", "d_fake")

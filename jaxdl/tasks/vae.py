@@ -48,6 +48,7 @@ class VAE:
   samples: PositiveInt = 32
   judge: str = ""
   quality_samples: PositiveInt = 1000
+  quality_draws: PositiveInt = 1  # independent draws of quality_samples whose distances are averaged
   judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
 
   train_metrics = ("loss", "reconstruction", "kl")
