@@ -54,8 +54,8 @@ def generator_loss(fake_logits, kind: str):
 class GAN:
   """`loss` non_saturating|minimax for the generator; `conditional` (CGAN); `smoothing`: one-sided label smoothing of
   the discriminator's real targets; `r1`: weight gamma of the R1 penalty; `samples` per grid (--mode=sample, and
-  plots/samples/ at every evaluation while `samples_each_eval`); `judge` / `quality_samples` as for the other
-  generators."""
+  plots/samples/ at every evaluation while `samples_each_eval`); `judge` / `quality_samples` / `quality_draws` as
+  for the other generators."""
 
   model: nn.Module
   num_classes: int

@@ -7,7 +7,8 @@ closed form, in nats per pixel. beta = 1 is the VAE; beta > 1 trades reconstruct
 
 `--mode=sample` decodes `samples` draws from the prior (plots/samples.png) and also writes reconstructions
 (plots/reconstructions.png) and a walk through the code between two test images (plots/interpolation.png).
-With `judge`, `quality_samples` prior samples are scored after training (`jaxdl.tasks.judging`).
+With `judge`, `quality_samples` prior samples are scored after training, averaged over `quality_draws` draws
+(`jaxdl.tasks.judging`).
 """
 
 import dataclasses
