@@ -95,6 +95,10 @@ def test_a_conditional_dit_trains_through_the_loop_is_judged_and_samples_a_label
   # the same samples again (the sampler compiled once, the persistent cache hits), from the best checkpoint
   assert re.fullmatch(r"step 24: frechet_distance=\d+\.\d+ label_accuracy=[01]\.\d+",
                       modes.quality(config, str(tmp_path / "run")))
+  two_draws = modes.quality(dataclasses.replace(config, task_args=config.task_args + ",quality_draws=2"),
+                            str(tmp_path / "run"))
+  assert re.fullmatch(r"step 24: frechet_distance=\d+\.\d+ frechet_distance_std=\d+\.\d+ label_accuracy=[01]\.\d+",
+                      two_draws)
   with pytest.raises(UsageError, match="computed nothing; give it a judge"):
     modes.quality(dataclasses.replace(config, task_args="steps=50,conditional=true"), str(tmp_path / "run"))
   with pytest.raises(UsageError, match="no jaxdl run there .* train the judge first"):
