@@ -27,7 +27,7 @@ def judge_samples(judge_fn: Callable, generate: Callable, count: int, dataset, r
   test = dataset.splits["test"]
   real = test.read(np.arange(len(test)))["image"]
   real_features = np.concatenate([np.asarray(judge_fn(real[i:i + CHUNK])[1]) for i in range(0, len(real), CHUNK)])
-  keys = [rng, *(jax.random.split(rng, draws - 1) if draws > 1 else [])]
+  keys = [rng, *jax.random.split(rng, draws - 1)]  # the first is rng itself
   distances, hits = [], []
   for key in keys:
     logits, fake = [], []
