@@ -17,6 +17,7 @@ import json
 import jax
 from absl import app, flags, logging
 
+from jaxdl import runtime
 from jaxdl.config import Config
 from jaxdl.nn import matmul_conv
 from timing import bare_seconds_per_step, conv_ops_ms, full_seconds_per_step
@@ -28,6 +29,7 @@ _BATCH = flags.DEFINE_integer("batch_size", 128, "Global batch size.")
 
 def main(argv):
   del argv
+  runtime.keep_freed_memory()  # as the jaxdl command does
   logging.set_verbosity(logging.WARNING)
   result = {"benchmark": "cnn_throughput", "model": _MODEL.value, "batch_size": _BATCH.value, "steps": _STEPS.value,
             "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}", "auto": matmul_conv.resolved("auto")}

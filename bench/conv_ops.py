@@ -12,6 +12,7 @@ import json
 
 from absl import app, flags
 
+from jaxdl import runtime
 from jaxdl.nn import matmul_conv
 from timing import conv_ops_ms
 
@@ -41,6 +42,7 @@ LAYERS = {
 
 def main(argv):
   del argv
+  runtime.keep_freed_memory()  # as the jaxdl command does
   for dtype in _DTYPES.value:
     for name, layer in LAYERS.items():
       if _ONLY.value in name:

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from absl import app, flags
 
-from jaxdl import args, optim
+from jaxdl import args, optim, runtime
 from jaxdl.models.gpt import GPT, train_flops_per_token
 from jaxdl.tasks.language_model import LanguageModel
 from jaxdl.train import state as state_lib
@@ -34,6 +34,7 @@ GPT2_SMALL = dict(num_classes=50_304, num_layers=12, num_heads=12, width=768, co
 
 def main(argv):
   del argv
+  runtime.keep_freed_memory()  # as the jaxdl command does
   fields = {**GPT2_SMALL, **args.parse(_MODEL_ARGS.value, GPT, "model_args"), "dtype": DTYPES[_DTYPE.value]}
   model = GPT(**fields)
   task = LanguageModel(model, model.num_classes)

@@ -13,6 +13,7 @@ import json
 import jax
 from absl import app, flags, logging
 
+from jaxdl import runtime
 from jaxdl.config import load_flagfile
 from timing import bare_seconds_per_step, full_seconds_per_step
 
@@ -23,6 +24,7 @@ _STEPS = flags.DEFINE_integer("steps", 100, "Steps per timed loop (the first, co
 
 def main(argv):
   del argv
+  runtime.keep_freed_memory()  # as the jaxdl command does
   logging.set_verbosity(logging.WARNING)
   config = load_flagfile("experiments/shakespeare_gpt.flags", data=f"text:{_TEXT.value}", steps=_STEPS.value,
                          eval_every=0, log_every=_STEPS.value, checkpoint_every=_STEPS.value, warmup_steps=0)

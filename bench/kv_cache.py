@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from absl import app, flags
 
-from jaxdl import args, decode
+from jaxdl import args, decode, runtime
 from jaxdl.models.gpt import GPT
 from timing import best_seconds
 
@@ -24,6 +24,7 @@ _MODEL_ARGS = flags.DEFINE_string("model_args", "num_layers=4,num_heads=4,width=
 
 def main(argv):
   del argv
+  runtime.keep_freed_memory()  # as the jaxdl command does
   length = _PROMPT.value + _NEW.value
   model = GPT(num_classes=65, context=length, **args.parse(_MODEL_ARGS.value, GPT, "model_args"))
   prompt = jnp.arange(_PROMPT.value)[None] % 65

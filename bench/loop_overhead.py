@@ -20,6 +20,7 @@ import statistics
 import jax
 from absl import app, flags, logging
 
+from jaxdl import runtime
 from jaxdl.config import load_flagfile
 from timing import bare_seconds_per_step, full_seconds_per_step
 
@@ -30,6 +31,7 @@ _REPEATS = flags.DEFINE_integer("repeats", 5, "Interleaved repeats of each loop.
 
 def main(argv):
   del argv
+  runtime.keep_freed_memory()  # as the jaxdl command does
   logging.set_verbosity(logging.WARNING)
   config = dataclasses.replace(load_flagfile(_FLAGFILE.value), eval_every=0)
   bare, full = [], []

@@ -17,6 +17,7 @@ import jax
 import optax
 from absl import app, flags, logging
 
+from jaxdl import runtime
 from jaxdl.config import load_flagfile
 from jaxdl.data import pipeline
 from jaxdl.train.setup import build
@@ -67,6 +68,7 @@ def plain_seconds_per_step(config) -> float:
 
 def main(argv):
   del argv
+  runtime.keep_freed_memory()  # as the jaxdl command does
   logging.set_verbosity(logging.WARNING)
   config = load_flagfile("experiments/shakespeare_lstm.flags", data=f"text:{_TEXT.value}", steps=_STEPS.value,
                          eval_every=0, log_every=_STEPS.value, checkpoint_every=_STEPS.value, warmup_steps=0)

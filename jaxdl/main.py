@@ -29,6 +29,7 @@ def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag")
   config = jaxdl_flags.config_from_flags()
+  runtime.keep_freed_memory()
   runtime.set_compile_cache(FLAGS.compile_cache)
   if config.deterministic:
     runtime.set_deterministic()

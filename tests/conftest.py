@@ -1,4 +1,5 @@
-"""Test set-up: 8 fake CPU devices (before JAX starts), quiet absl logging, helpers for the CLI."""
+"""Test set-up: 8 fake CPU devices (before JAX starts), freed memory kept for reuse, quiet absl logging, helpers
+for the CLI."""
 
 import os
 import tempfile
@@ -22,7 +23,10 @@ import sys  # noqa: E402
 import pytest  # noqa: E402
 from absl import logging  # noqa: E402
 
+from jaxdl import runtime  # noqa: E402
+
 logging.set_verbosity(logging.WARNING)
+runtime.keep_freed_memory()  # as the jaxdl command does: XLA's scratch buffers are reused, not faulted in again
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

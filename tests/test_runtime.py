@@ -1,6 +1,13 @@
-"""Process-wide settings: the compilation cache's place, deterministic GPU kernels, joining a multi-host run."""
+"""Process-wide settings: keeping freed memory, the compilation cache's place, deterministic GPU kernels, joining
+a multi-host run."""
 
+import json
 import os
+import platform
+import resource
+import subprocess
+import sys
+import textwrap
 
 import jax
 import pytest
@@ -35,3 +42,34 @@ def test_compile_cache_flag_chooses_the_directory_and_the_default_stays(tmp_path
     assert jax.config.jax_compilation_cache_dir == runtime.DEFAULT_COMPILE_CACHE
   finally:
     jax.config.update("jax_compilation_cache_dir", before)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc is what keep_freed_memory tunes")
+def test_keep_freed_memory_lets_large_buffers_from_worker_threads_be_reused_without_page_faults():
+  # XLA allocates its scratch memory on worker threads; 100 MiB is above both of glibc's mmap cut-offs.
+  code = textwrap.dedent("""
+      import ctypes, resource, sys, threading
+      from jaxdl import runtime
+      if sys.argv[1] == "keep":
+        runtime.keep_freed_memory()
+      libc = ctypes.CDLL(None)
+      libc.malloc.restype, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+      faults = []
+      def allocate_write_free():  # as XLA:CPU treats a run's scratch buffer
+        for _ in range(4):
+          before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+          buffer = libc.malloc(100 * 2**20)
+          ctypes.memset(buffer, 1, 100 * 2**20)
+          libc.free(buffer)
+          faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+      worker = threading.Thread(target=allocate_write_free)
+      worker.start()
+      worker.join()
+      print(faults[1:])
+  """)
+  faults = {how: json.loads(subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True,
+                                           check=True).stdout)
+            for how in ("default", "keep")}
+  pages = 100 * 2**20 // resource.getpagesize()
+  assert min(faults["default"]) > pages // 2  # each new buffer is mapped and faulted in again
+  assert max(faults["keep"]) < pages // 20  # the freed buffer is reused
