@@ -23,19 +23,20 @@ DEFAULT_COMPILE_CACHE = os.path.expanduser("~/.cache/jaxdl/xla")
 DETERMINISTIC_XLA_FLAGS = "--xla_gpu_deterministic_ops=true"
 
 
-# glibc's mallopt parameters (malloc.h) and the value each gets: the largest an int holds, about 2 GiB.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
-_KEEP = ((_M_ARENA_MAX, 1), (_M_MMAP_THRESHOLD, 2**31 - 1), (_M_TRIM_THRESHOLD, 2**31 - 1))
+# glibc's mallopt parameters (malloc.h), each set to the largest value an int holds, about 2 GiB.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_KEEP = ((_M_MMAP_THRESHOLD, 2**31 - 1), (_M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def keep_freed_memory() -> None:
-  """Has glibc's malloc keep freed blocks of up to 2 GiB for reuse instead of returning them to the kernel.
+  """Has glibc's malloc keep freed blocks for reuse instead of returning them to the kernel.
 
   XLA:CPU allocates each run's scratch memory afresh (52 MiB for shakespeare_gpt's training step). glibc serves
-  blocks over 32 MiB, and on XLA's worker threads blocks over 64 MiB, with a new mmap and frees them with munmap,
-  so every step page-faulted in that many zeroed pages: 12,800 faults and 35-50 ms of kernel time on a 65-80 ms
-  step on the 2-core CPU. One heap (arena) and raised thresholds let the next step reuse the memory. Elsewhere
-  than glibc (macOS, musl) there is nothing to change.
+  blocks over 32 MiB with a new mmap and frees them with munmap, so every step page-faulted in that many zeroed
+  pages: 12,800 faults and 35-50 ms of kernel time on a 65-80 ms step on the 2-core CPU. Raised thresholds let
+  the next step reuse the memory. A worker thread's heap holds at most 64 MiB, so bigger scratch buffers are
+  still mapped afresh unless the process starts with MALLOC_ARENA_MAX=1 (one heap for all threads; it is not
+  set here because XLA's compiles then take about 14% longer). Elsewhere than glibc there is nothing to change.
   """
   if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
     return

@@ -45,8 +45,9 @@ def test_compile_cache_flag_chooses_the_directory_and_the_default_stays(tmp_path
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc is what keep_freed_memory tunes")
-def test_keep_freed_memory_lets_large_buffers_from_worker_threads_be_reused_without_page_faults():
-  # XLA allocates its scratch memory on worker threads; 100 MiB is above both of glibc's mmap cut-offs.
+def test_keep_freed_memory_lets_a_worker_threads_scratch_buffer_be_reused_without_page_faults():
+  # XLA allocates its scratch memory on worker threads; 48 MiB is above glibc's 32 MiB mmap cut-off and fits the
+  # 64 MiB a worker thread's heap holds.
   code = textwrap.dedent("""
       import ctypes, resource, sys, threading
       from jaxdl import runtime
@@ -58,8 +59,8 @@ def test_keep_freed_memory_lets_large_buffers_from_worker_threads_be_reused_with
       def allocate_write_free():  # as XLA:CPU treats a run's scratch buffer
         for _ in range(4):
           before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-          buffer = libc.malloc(100 * 2**20)
-          ctypes.memset(buffer, 1, 100 * 2**20)
+          buffer = libc.malloc(48 * 2**20)
+          ctypes.memset(buffer, 1, 48 * 2**20)
           libc.free(buffer)
           faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
       worker = threading.Thread(target=allocate_write_free)
@@ -70,6 +71,6 @@ def test_keep_freed_memory_lets_large_buffers_from_worker_threads_be_reused_with
   faults = {how: json.loads(subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True,
                                            check=True).stdout)
             for how in ("default", "keep")}
-  pages = 100 * 2**20 // resource.getpagesize()
+  pages = 48 * 2**20 // resource.getpagesize()
   assert min(faults["default"]) > pages // 2  # each new buffer is mapped and faulted in again
   assert max(faults["keep"]) < pages // 20  # the freed buffer is reused
