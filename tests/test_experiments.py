@@ -62,13 +62,13 @@ def test_deit_distilled_from_a_digits_resnet(tmp_path, default_prng, record_prop
   assert result["final"]["test_accuracy"] >= 0.97
 
 
-def with_judge(name: str, judge, classifier="", **overrides):
+def with_judge(name: str, judge, classifier="", draws: int = 1, **overrides):
   """experiments/NAME.flags with the runs its header trains first (runs/digits_resnet18, the judge, and
-  runs/digits_noisy_classifier) at `judge` and `classifier`."""
+  runs/digits_noisy_classifier) at `judge` and `classifier`, its samples judged over `draws` independent draws."""
   config = load_flagfile(os.path.join(REPO, "experiments", f"{name}.flags"), **overrides)
   task_args = config.task_args.replace("judge=runs/digits_resnet18", f"judge={judge}")
-  return dataclasses.replace(config, task_args=task_args.replace("classifier=runs/digits_noisy_classifier",
-                                                                 f"classifier={classifier}"))
+  task_args = task_args.replace("classifier=runs/digits_noisy_classifier", f"classifier={classifier}")
+  return dataclasses.replace(config, task_args=f"{task_args},quality_draws={draws}")
 
 
 @pytest.mark.slow
@@ -93,11 +93,8 @@ def test_generated_digits_are_read_as_their_labels_and_ddim_comes_close_to_ddpm(
   for name in ("digits_vae", "digits_dcgan"):
     final = loop.train_and_evaluate(with_judge(name, judge), str(tmp_path / name))["final"]
     record_property(f"{name}_frechet_distance", round(final["frechet_distance"], 3))
-  ddpm_config, ddim_config = (dataclasses.replace(config, task_args=config.task_args + f",quality_draws={draws}")
-                              for config, draws in ((with_judge("digits_ddpm", judge), 3),
-                                                    (with_judge("digits_ddim", judge), 10)))
-  ddpm = loop.train_and_evaluate(ddpm_config, str(tmp_path / "ddpm"))["final"]
-  ddim = modes.quality(ddim_config, str(tmp_path / "ddpm"))
+  ddpm = loop.train_and_evaluate(with_judge("digits_ddpm", judge, draws=3), str(tmp_path / "ddpm"))["final"]
+  ddim = modes.quality(with_judge("digits_ddim", judge, draws=10), str(tmp_path / "ddpm"))
   ddim_distance = float(re.search(r"frechet_distance=(\S+)", ddim).group(1))
   record_property("ddpm_frechet_distance", round(ddpm["frechet_distance"], 3))
   record_property("ddim_frechet_distance", round(ddim_distance, 3))
