@@ -1,10 +1,16 @@
 """Scaled dot-product attention, softmax(Q K^T / sqrt(d) + bias) V, and multi-head attention with multi-query /
 grouped-query heads and a static-size KV cache.
 
-Built on `jax.nn.dot_product_attention`, so a GPU in half precision runs cuDNN's fused kernel. Layout
-(batch, length, heads, head_dim), as that function takes it. Masks are boolean, True where a query may attend,
+A GPU in half precision runs cuDNN's fused kernel through `jax.nn.dot_product_attention`. Everywhere else
+(CPUs, GPUs in float32, explicit masks) the formula is written here with a custom gradient, flash attention's
+backward: it keeps each row's log-sum-exp rather than the (B, N, T, S) probabilities and recomputes them. Autodiff
+through `jax.nn.dot_product_attention`'s XLA path stores the probabilities and reduces dP * P over every score;
+the character GPT's CPU step is a few milliseconds faster without that (README). Layout (batch, length, heads,
+head_dim), as `jax.nn.dot_product_attention` takes it. Masks are boolean, True where a query may attend,
 broadcastable to (batch, heads, queries, keys).
 """
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -35,11 +41,13 @@ def combine_masks(*masks):
   return out
 
 
-def _implementation(query, mask, implementation: str):
+def _implementation(query, mask, implementation: str) -> str:
+  if implementation not in ("auto", "xla", "cudnn"):
+    raise ValueError(f"attention implementation {implementation!r}: expected auto, xla or cudnn")
   if implementation != "auto":
-    return None if implementation == "xla" else implementation
+    return implementation
   fused = jax.default_backend() == "gpu" and query.dtype in (jnp.bfloat16, jnp.float16) and mask is None
-  return "cudnn" if fused else None
+  return "cudnn" if fused else "xla"
 
 
 def dot_product_attention(query, key, value, mask=None, bias=None, is_causal: bool = False,
@@ -47,9 +55,14 @@ def dot_product_attention(query, key, value, mask=None, bias=None, is_causal: bo
   """Attention of `query` (B, T, N, H) over `key`/`value` (B, S, K, H). N a multiple of K: K = N is multi-head,
   K = 1 multi-query, otherwise grouped-query attention. `is_causal` (T = S, both from position 0) lets cuDNN skip
   the masked half. A query row with no visible key returns zeros (rather than NaN or the mean of all values).
-  `implementation`: "auto" (cuDNN on a GPU in half precision without an explicit mask, else XLA), "xla", "cudnn"."""
+  `implementation`: "auto" (cuDNN on a GPU in half precision without an explicit mask, else XLA), "xla" (the
+  formula below with flash attention's backward), "cudnn" (`jax.nn.dot_product_attention`'s fused kernel)."""
+  if _implementation(query, mask, implementation) == "xla":
+    if is_causal:
+      mask = combine_masks(mask, causal_mask(jnp.arange(query.shape[1]), jnp.arange(key.shape[1])))
+    return _attention(query, key, value, mask, bias)
   out = jax.nn.dot_product_attention(query, key, value, bias=bias, mask=mask, is_causal=is_causal,
-                                     implementation=_implementation(query, mask, implementation))
+                                     implementation="cudnn")
   if mask is not None:
     visible = jnp.swapaxes(mask.any(axis=-1), 1, 2)[..., None]  # (B|1, T, N|1, 1)
     out = jnp.where(visible, out, 0).astype(out.dtype)
@@ -57,17 +70,59 @@ def dot_product_attention(query, key, value, mask=None, bias=None, is_causal: bo
 
 
 def attention_weights(query, key, mask=None, bias=None):
-  """The softmax weights (B, N, T, S) themselves (for attention maps and tests; training never forms them
-  outside the fused kernel). Masked keys get exactly 0; a row with no visible key is all 0."""
-  groups = query.shape[2] // key.shape[2]
-  key = jnp.repeat(key, groups, axis=2)
-  logits = jnp.einsum("btnh,bsnh->bnts", query, key).astype(jnp.float32) / jnp.sqrt(query.shape[-1])
+  """The softmax weights (B, N, T, S) themselves (attention maps, dropout, and the XLA path's forward pass).
+  Masked keys get exactly 0; a row with no visible key is all 0."""
+  logits = jnp.einsum("btnh,bsnh->bnts", query, _repeat_heads(key, query.shape[2]),
+                      preferred_element_type=jnp.float32) / query.shape[-1] ** 0.5
   if bias is not None:
-    logits = logits + bias
+    logits = logits + bias.astype(jnp.float32)
   if mask is None:
     return jax.nn.softmax(logits, axis=-1)
   weights = jax.nn.softmax(jnp.where(mask, logits, jnp.finfo(jnp.float32).min), axis=-1)
   return jnp.where(mask, weights, 0.0)
+
+
+def _repeat_heads(x, heads: int):
+  """(B, S, K, H) -> (B, S, N, H): key/value head k serves query heads k * G to k * G + G - 1."""
+  return x if x.shape[2] == heads else jnp.repeat(x, heads // x.shape[2], axis=2)
+
+
+def _attention_and_weights(query, key, value, mask, bias):
+  weights = attention_weights(query, key, mask, bias)
+  return jnp.einsum("bnts,bsnh->btnh", weights.astype(value.dtype), _repeat_heads(value, query.shape[2])), weights
+
+
+@jax.custom_jvp
+def _attention(query, key, value, mask, bias):
+  return _attention_and_weights(query, key, value, mask, bias)[0]
+
+
+@functools.partial(_attention.defjvp, symbolic_zeros=True)
+def _attention_jvp(primals, tangents):
+  """O = P V with P = softmax(L): dO = (P * dL) V - rowsum(P * dL) O + P dV. Its transpose, the gradient, is
+  flash attention's backward (Dao et al. 2022): dL = P * (dO V^T - rowsum(dO * O)), a reduction over the head
+  dimension where autodiff through softmax reduces dP * P over every key."""
+  query, key, value, mask, bias = primals
+  d_query, d_key, d_value, _, d_bias = (None if isinstance(t, jax.custom_derivatives.SymbolicZero) else t
+                                        for t in tangents)
+  out, weights = _attention_and_weights(query, key, value, mask, bias)
+  heads, scale = query.shape[2], query.shape[-1] ** -0.5
+  terms = []
+  if d_query is not None:
+    terms.append(jnp.einsum("btnh,bsnh->bnts", d_query, _repeat_heads(key, heads), preferred_element_type=jnp.float32))
+  if d_key is not None:
+    terms.append(jnp.einsum("btnh,bsnh->bnts", query, _repeat_heads(d_key, heads), preferred_element_type=jnp.float32))
+  d_logits = functools.reduce(jnp.add, terms) * scale if terms else None
+  if d_bias is not None:
+    d_logits = d_bias.astype(jnp.float32) if d_logits is None else d_logits + d_bias
+  d_out = jnp.zeros_like(out)
+  if d_logits is not None:
+    moved = weights * d_logits
+    d_out = (jnp.einsum("bnts,bsnh->btnh", moved.astype(value.dtype), _repeat_heads(value, heads))
+             - jnp.swapaxes(moved.sum(-1), 1, 2)[..., None].astype(out.dtype) * out)
+  if d_value is not None:
+    d_out = d_out + jnp.einsum("bnts,bsnh->btnh", weights.astype(value.dtype), _repeat_heads(d_value, heads))
+  return out, d_out
 
 
 def write_cache(cache: dict, key, value) -> dict:

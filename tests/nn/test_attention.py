@@ -42,6 +42,39 @@ def test_masked_attention_equals_the_reference_and_masked_keys_get_exactly_zero(
                              ref.attention(q, k, v, np.tril(np.ones((6, 6), bool)))[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("heads,kv_heads", [(4, 4), (4, 2), (4, 1)], ids=["multi-head", "grouped", "multi-query"])
+def test_xla_path_derivatives_equal_autodiff_of_jax_attention(heads, kv_heads):
+  """The XLA path's own derivative rule (flash attention's backward as its transpose) against JAX differentiating
+  `jax.nn.dot_product_attention`'s plain formula: the gradients for queries, keys, values and a learned bias, and
+  a Hessian-vector product (forward over reverse, as --mode=hessian takes), with padding, a row that sees
+  nothing, and causal masking."""
+  q, k, v = _qkv(heads, kv_heads, t=6, s=6)
+  bias = RNG.normal(size=(1, heads, 6, 6)).astype(np.float32)
+  mask = np.broadcast_to(np.array(attn.padding_mask(jnp.array([6, 4]), 6)), (2, heads, 6, 6)).copy()
+  mask[1, 0, 2] = False  # query 2 of head 0 of the second example sees nothing
+  cotangent = RNG.normal(size=q.shape).astype(np.float32)
+  direction = [RNG.normal(size=x.shape).astype(np.float32) for x in (q, k, v, bias)]
+
+  def derivatives(attend, mask, is_causal):
+    grad = jax.grad(lambda *args: jnp.vdot(attend(*args, mask, is_causal), cotangent), argnums=(0, 1, 2, 3))
+    return jax.jit(lambda: (grad(q, k, v, bias), jax.jvp(grad, (q, k, v, bias), tuple(direction))[1]))()
+
+  ours = lambda q, k, v, b, m, c: attn.dot_product_attention(q, k, v, m, b, c, implementation="xla")  # noqa: E731
+
+  def theirs(q, k, v, b, m, c):
+    out = jax.nn.dot_product_attention(q, k, v, bias=b, mask=m, is_causal=c, implementation="xla")
+    return out if m is None else jnp.where(jnp.swapaxes(m.any(-1), 1, 2)[..., None], out, 0)
+
+  for mask_, is_causal in ((jnp.asarray(mask), False), (None, True)):
+    (got, got_hvp), (want, want_hvp) = derivatives(ours, mask_, is_causal), derivatives(theirs, mask_, is_causal)
+    names = [f"{kind} {x}" for kind in ("gradient", "Hessian-vector product") for x in ("query", "key", "value", "bias")]
+    for name, a, b in zip(names, got + got_hvp, want + want_hvp, strict=True):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=name)
+    assert float(jnp.abs(got[3]).max()) > 1e-3  # the bias does get a gradient
+  upper = np.triu_indices(6, 1)
+  assert (np.asarray(got[3])[..., upper[0], upper[1]] == 0).all()  # causal: none above the diagonal
+
+
 def test_sinusoidal_is_the_notes_formula_and_rope_scores_depend_only_on_the_offset():
   np.testing.assert_allclose(positional.sinusoidal(jnp.arange(9), 6), ref.sinusoidal(range(9), 6), atol=1e-5)
   q, k = RNG.normal(size=(1, 1, 1, 16)).astype(np.float32), RNG.normal(size=(1, 1, 1, 16)).astype(np.float32)
