@@ -2,12 +2,12 @@
 grouped-query heads and a static-size KV cache.
 
 A GPU in half precision runs cuDNN's fused kernel through `jax.nn.dot_product_attention`. Everywhere else
-(CPUs, GPUs in float32, explicit masks) the formula is written here with a custom gradient, flash attention's
-backward: it keeps each row's log-sum-exp rather than the (B, N, T, S) probabilities and recomputes them. Autodiff
-through `jax.nn.dot_product_attention`'s XLA path stores the probabilities and reduces dP * P over every score;
-the character GPT's CPU step is a few milliseconds faster without that (README). Layout (batch, length, heads,
-head_dim), as `jax.nn.dot_product_attention` takes it. Masks are boolean, True where a query may attend,
-broadcastable to (batch, heads, queries, keys).
+(CPUs, GPUs in float32, explicit masks) the formula is written here with its own derivative rule, a custom JVP
+whose transpose is flash attention's backward: softmax's Jacobian goes through rowsum(dO * O), a reduction over
+the head dimension, where autodiff through `jax.nn.dot_product_attention`'s XLA path reduces dP * P over every
+key. The character GPT's CPU step is a few percent faster for it (README); forward mode and second derivatives
+still work. Layout (batch, length, heads, head_dim), as `jax.nn.dot_product_attention` takes it. Masks are
+boolean, True where a query may attend, broadcastable to (batch, heads, queries, keys).
 """
 
 import functools
@@ -56,7 +56,7 @@ def dot_product_attention(query, key, value, mask=None, bias=None, is_causal: bo
   K = 1 multi-query, otherwise grouped-query attention. `is_causal` (T = S, both from position 0) lets cuDNN skip
   the masked half. A query row with no visible key returns zeros (rather than NaN or the mean of all values).
   `implementation`: "auto" (cuDNN on a GPU in half precision without an explicit mask, else XLA), "xla" (the
-  formula below with flash attention's backward), "cudnn" (`jax.nn.dot_product_attention`'s fused kernel)."""
+  formula below with its own derivative rule), "cudnn" (`jax.nn.dot_product_attention`'s fused kernel)."""
   if _implementation(query, mask, implementation) == "xla":
     if is_causal:
       mask = combine_masks(mask, causal_mask(jnp.arange(query.shape[1]), jnp.arange(key.shape[1])))
