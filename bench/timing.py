@@ -13,8 +13,9 @@ from jaxdl.train.setup import build
 from jaxdl.train.step import make_train_step
 
 
-def bare_seconds_per_step(config) -> float:
-  """The same compiled step replaying the same batches, already on the device; steady-state steps only."""
+def bare_step_loop(config):
+  """Compiles the step and returns `run(n)`: seconds per step over `n` steady-state steps of the same compiled step,
+  replaying `config.steps` batches already on the device; the state carries over from one call to the next."""
   setup = build(config)
   state, _ = loop.init_state(setup, config)
   step = setup.parallel.compile_train_step(
@@ -25,11 +26,21 @@ def bare_seconds_per_step(config) -> float:
   jax.block_until_ready(batches)
   state, _ = step(state, batches[0])
   jax.block_until_ready(state)
-  start = time.perf_counter()
-  for batch in batches[1:]:
-    state, _ = step(state, batch)
-  jax.block_until_ready(state)
-  return (time.perf_counter() - start) / (config.steps - 1)
+
+  def run(n: int) -> float:
+    nonlocal state
+    start = time.perf_counter()
+    for i in range(n):
+      state, _ = step(state, batches[(i + 1) % len(batches)])
+    jax.block_until_ready(state)
+    return (time.perf_counter() - start) / n
+
+  return run
+
+
+def bare_seconds_per_step(config) -> float:
+  """One loop of `config.steps - 1` steady-state steps (the first, compiling step is not timed)."""
+  return bare_step_loop(config)(config.steps - 1)
 
 
 def full_seconds_per_step(config) -> float:

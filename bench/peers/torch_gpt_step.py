@@ -6,12 +6,14 @@ Its own requirements, never installed by `make run` or `make test`:
   python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install -r bench/peers/requirements.txt
   /tmp/torchvenv/bin/python bench/peers/torch_gpt_step.py [--steps=100] [--threads=2]
 
-Prints one JSON line: ms per step (the best of 3 timed loops, after 10 warm-up steps).
+Prints one JSON line: ms per step (the best of 3 timed loops, after 10 warm-up steps). With --serve it instead
+prints {"ready": true} after the warm-up, then, for each number N read from stdin, times N steps and prints
+{"ms_per_step": ...}: `bench/gpt_step.py --peer_python=...` alternates its loops with jaxdl's in one run.
 """
 
 import argparse
 import json
-import math
+import sys
 import time
 
 import torch
@@ -57,6 +59,7 @@ def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--steps", type=int, default=100)
   parser.add_argument("--threads", type=int, default=2)
+  parser.add_argument("--serve", action="store_true", help="time loops of N steps for each N read from stdin")
   args = parser.parse_args()
   torch.set_num_threads(args.threads)
   torch.manual_seed(0)
@@ -71,14 +74,20 @@ def main():
     opt.step()
     return loss
 
+  def seconds_per_step(steps):
+    start = time.perf_counter()
+    for _ in range(steps):
+      step()
+    return (time.perf_counter() - start) / steps
+
   for _ in range(10):
     step()
-  best = math.inf
-  for _ in range(3):
-    start = time.perf_counter()
-    for _ in range(args.steps):
-      step()
-    best = min(best, (time.perf_counter() - start) / args.steps)
+  if args.serve:
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": args.threads}), flush=True)
+    for line in sys.stdin:
+      print(json.dumps({"ms_per_step": round(seconds_per_step(int(line)) * 1e3, 3)}), flush=True)
+    return
+  best = min(seconds_per_step(args.steps) for _ in range(3))
   print(json.dumps({"benchmark": "torch_gpt_step", "torch": torch.__version__, "threads": args.threads,
                     "batch_size": 12, "context": 64, "ms_per_step": round(best * 1e3, 1)}))
 
