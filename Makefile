@@ -39,10 +39,10 @@ bench-lstm: $(VENV)/.installed
 	@test -n "$(TEXT)" || { echo "make bench-lstm needs TEXT=path/to/a/text/file (e.g. tinyshakespeare.txt)"; exit 2; }
 	$(PY) bench/lstm_throughput.py --text=$(TEXT)
 
-# make bench-gpt TEXT=path/to/tinyshakespeare.txt
+# make bench-gpt TEXT=path/to/tinyshakespeare.txt [PEER=a Python with bench/peers/requirements.txt installed]
 bench-gpt: $(VENV)/.installed
 	@test -n "$(TEXT)" || { echo "make bench-gpt needs TEXT=path/to/a/text/file (e.g. tinyshakespeare.txt)"; exit 2; }
-	$(PY) bench/gpt_step.py --text=$(TEXT)
+	$(PY) bench/gpt_step.py --text=$(TEXT) $(if $(PEER),--peer_python=$(PEER))
 
 # generating 256 tokens with the KV cache against recomputing the prefix
 bench-kv: $(VENV)/.installed
