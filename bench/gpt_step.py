@@ -84,7 +84,7 @@ def main(argv):
     peer.close()
   full = full_seconds_per_step(config)
   scanned = bare_seconds_per_step(dataclasses.replace(config, model_args=config.model_args + ",scan=true"))
-  bare, median = times["bare"], statistics.median(times["bare"])
+  bare, median = times["bare"], round(statistics.median(times["bare"]), 2)
   report = {
       "benchmark": "gpt_step", "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
       "batch_size": config.batch_size, "context": 64, "steps": steps,
@@ -93,8 +93,8 @@ def main(argv):
   if peer:
     ratios = [round(b / t, 3) for b, t in zip(bare, times["torch"])]
     report.update({"torch": peer.info["torch"], "torch_threads": peer.info["threads"],
-                   "torch_ms_per_step": statistics.median(times["torch"]), "torch_ms_rounds": times["torch"],
-                   "bare_over_torch_rounds": ratios, "bare_over_torch": statistics.median(ratios)})
+                   "torch_ms_per_step": round(statistics.median(times["torch"]), 2), "torch_ms_rounds": times["torch"],
+                   "bare_over_torch_rounds": ratios, "bare_over_torch": round(statistics.median(ratios), 4)})
   print(json.dumps(report), flush=True)
 
 
