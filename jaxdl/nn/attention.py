@@ -115,14 +115,14 @@ def _attention_jvp(primals, tangents):
   d_logits = functools.reduce(jnp.add, terms) * scale if terms else None
   if d_bias is not None:
     d_logits = d_bias.astype(jnp.float32) if d_logits is None else d_logits + d_bias
-  d_out = jnp.zeros_like(out)
+  out_terms = []  # dO
   if d_logits is not None:
     moved = weights * d_logits
-    d_out = (jnp.einsum("bnts,bsnh->btnh", moved.astype(value.dtype), _repeat_heads(value, heads))
-             - jnp.swapaxes(moved.sum(-1), 1, 2)[..., None].astype(out.dtype) * out)
+    out_terms += [jnp.einsum("bnts,bsnh->btnh", moved.astype(value.dtype), _repeat_heads(value, heads)),
+                  -jnp.swapaxes(moved.sum(-1), 1, 2)[..., None].astype(out.dtype) * out]
   if d_value is not None:
-    d_out = d_out + jnp.einsum("bnts,bsnh->btnh", weights.astype(value.dtype), _repeat_heads(d_value, heads))
-  return out, d_out
+    out_terms.append(jnp.einsum("bnts,bsnh->btnh", weights.astype(value.dtype), _repeat_heads(d_value, heads)))
+  return out, functools.reduce(jnp.add, out_terms) if out_terms else jnp.zeros_like(out)
 
 
 def write_cache(cache: dict, key, value) -> dict:
