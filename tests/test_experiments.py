@@ -36,8 +36,7 @@ def default_prng():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", FAMILIES)
 def test_digits_experiment_accuracy(tmp_path, name, record_property):
-  """The test floor is reported (the flag files' headers state val and test); val chose the checkpoint. Run as a
-  user runs it, on one device: under this process's 8 fake devices digits_vit's all-reduce starved and aborted."""
+  """The test floor is reported (the flag files' headers state val and test); val chose the checkpoint."""
   result = run_as_a_user(name, tmp_path)
   for key in ("val_accuracy", "test_accuracy"):
     record_property(key, round(result["final"][key], 4))  # readable with --junitxml
@@ -104,7 +103,8 @@ def test_generated_digits_are_read_as_their_labels_and_ddim_comes_close_to_ddpm(
 def run_as_a_user(name: str, workdir, *flags: str) -> dict:
   """`jaxdl --flagfile=experiments/NAME.flags` in a fresh process on one CPU device with JAX's default PRNG, as
   the flag file's header was measured; returns its summary.json. (In this process, 8 fake devices share the
-  2 cores; the recurrent models' long steps then starve XLA's cross-device all-reduce until it aborts.)"""
+  2 cores; long steps, the recurrent models' and digits_vit's, then starve XLA's cross-device all-reduce until it
+  aborts.)"""
   env = {k: v for k, v in os.environ.items() if k != "JAX_THREEFRY_PARTITIONABLE"}
   env["XLA_FLAGS"] = env.get("XLA_FLAGS", "").replace("--xla_force_host_platform_device_count=8", "").strip()
   proc = subprocess.run([sys.executable, "-m", "jaxdl", f"--flagfile=experiments/{name}.flags",
