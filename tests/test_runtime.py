@@ -46,8 +46,9 @@ def test_compile_cache_flag_chooses_the_directory_and_the_default_stays(tmp_path
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc is what keep_freed_memory tunes")
 def test_keep_freed_memory_lets_a_worker_threads_scratch_buffer_be_reused_without_page_faults():
-  # XLA allocates its scratch memory on worker threads; 48 MiB is above glibc's 32 MiB mmap cut-off and fits the
-  # 64 MiB a worker thread's heap holds.
+  # XLA allocates its scratch memory on worker threads, beside buffers they hold. 48 MiB is above glibc's 32 MiB
+  # mmap cut-off, and beside the 20 MiB held it does not fit the 64 MiB heap, so glibc maps a heap for it each time
+  # and unmaps that heap when the buffer is freed, unless keep_freed_memory's top pad keeps it.
   code = textwrap.dedent("""
       import ctypes, resource, sys, threading
       from jaxdl import runtime
@@ -57,6 +58,8 @@ def test_keep_freed_memory_lets_a_worker_threads_scratch_buffer_be_reused_withou
       libc.malloc.restype, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
       faults = []
       def allocate_write_free():  # as XLA:CPU treats a run's scratch buffer
+        held = libc.malloc(20 * 2**20)
+        ctypes.memset(held, 1, 20 * 2**20)
         for _ in range(4):
           before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
           buffer = libc.malloc(48 * 2**20)
