@@ -37,15 +37,14 @@ def keep_freed_memory() -> None:
   pages: 12,800 faults and 35-50 ms of kernel time on a 65-80 ms step on the 2-core CPU. Raised thresholds let
   the next step reuse the memory.
 
-  XLA allocates on worker threads, whose memory glibc keeps in heaps of at most 64 MiB. When a scratch buffer
-  does not fit the room left in the thread's heap, glibc maps a new heap for it, and it unmaps a heap as soon as
-  it is wholly free, whatever the trim threshold, unless the heap before it has less room than the top pad. With
-  the top pad at 64 MiB such a heap stays for the next step: without it, shakespeare_gpt's step still faulted
-  5,000-6,500 pages in (a third of a core in the kernel; 48-52 ms per step against 41-46 with the pad). Buffers over 64 MiB
-  fit no heap and are still mapped afresh unless the process starts with MALLOC_ARENA_MAX=1 (one heap for all
-  threads; it is not set here because XLA's compiles then take about 14% longer). Untouched padding costs
-  address space (and commit charge under strict overcommit), not memory. Elsewhere than glibc there is nothing to
-  change.
+  XLA allocates on worker threads, whose memory glibc keeps in heaps of at most 64 MiB. When a scratch buffer does
+  not fit the room left in the thread's heap, glibc maps a new heap for it, and it unmaps a heap as soon as it is
+  wholly free, whatever the trim threshold, unless the heap before it has less room than the top pad. With the top
+  pad at 64 MiB such a heap stays for the next step: without it, shakespeare_gpt's step still faulted 5,000-6,500
+  pages in (a third of a core in the kernel; 48-52 ms per step against 41-46 with the pad). Buffers over 64 MiB fit
+  no heap and are still mapped afresh unless the process starts with MALLOC_ARENA_MAX=1 (one heap for all threads;
+  it is not set here because XLA's compiles then take about 14% longer). Untouched padding costs address space (and
+  commit charge under strict overcommit), not memory. Elsewhere than glibc there is nothing to change.
   """
   if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
     return
