@@ -49,7 +49,7 @@ bench-kv: $(VENV)/.installed
 	$(PY) bench/kv_cache.py
 
 # GPT-2 small's training step and its model FLOPs utilization (meant for a GPU; on a CPU, pass a small model:
-# make bench-mfu ARGS="--model_args=num_layers=2,width=64,context=64 --dtype=float32")
+# make bench-mfu ARGS="--model_args=num_layers=2,num_heads=4,width=64,context=64 --dtype=float32")
 bench-mfu: $(VENV)/.installed
 	$(PY) bench/gpt_mfu.py $(ARGS)
 

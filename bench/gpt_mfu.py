@@ -2,9 +2,13 @@
 in bfloat16 by default, the jaxdl train step (AdamW, clipping) jitted bare on random tokens.
 
 Prints one JSON line: ms per step, the FLOPs per step it assumed (`jaxdl.models.gpt.train_flops_per_token`:
-6 N + 12 L d T per token) and, on a chip whose peak it knows, MFU = achieved / peak FLOP/s.
+6 N + 12 L d T per token) and, on a chip whose peak it knows, MFU = achieved / peak FLOP/s. With `--profile_dir`
+it then traces `--profile_steps` more steps there (TensorBoard's profile plugin or ui.perfetto.dev read the trace)
+and, on a GPU, adds where their kernel time went (`trace_table.py`: busy share, matmul / attention / other, the
+largest kernels).
 
-  python bench/gpt_mfu.py [--batch_size=16] [--steps=20] [--model_args=num_layers=2,width=64,context=128]
+  python bench/gpt_mfu.py [--batch_size=16] [--steps=20] [--model_args=num_layers=2,num_heads=4,width=64,context=128]
+      [--profile_dir=/tmp/gpt_mfu_trace]
 """
 
 import json
@@ -20,11 +24,14 @@ from jaxdl.tasks.language_model import LanguageModel
 from jaxdl.train import state as state_lib
 from jaxdl.train.setup import DTYPES
 from jaxdl.train.step import make_train_step
+from trace_table import newest_trace, summarize
 
 _BATCH = flags.DEFINE_integer("batch_size", 16, "Sequences per step.")
 _STEPS = flags.DEFINE_integer("steps", 20, "Timed steps (after one that compiles).")
 _MODEL_ARGS = flags.DEFINE_string("model_args", "", "Overrides of GPT-2 small's fields, e.g. for a CPU check.")
 _DTYPE = flags.DEFINE_string("dtype", "bfloat16", "Computation dtype (parameters stay float32).")
+_PROFILE_DIR = flags.DEFINE_string("profile_dir", None, "Trace --profile_steps more steps with jax.profiler here.")
+_PROFILE_STEPS = flags.DEFINE_integer("profile_steps", 3, "Steps traced with --profile_dir.")
 
 # Dense bfloat16 peaks (FLOP/s) of the chips this knows, from their vendors' data sheets.
 PEAK_BF16 = {"NVIDIA H100 80GB HBM3": 989e12, "NVIDIA H200": 989e12, "NVIDIA A100-SXM4-80GB": 312e12,
@@ -54,11 +61,21 @@ def main(argv):
   flops = train_flops_per_token(model, num_params) * _BATCH.value * model.context
   kind = jax.devices()[0].device_kind
   peak = PEAK_BF16.get(kind)
-  print(json.dumps({
+  result = {
       "benchmark": "gpt_mfu", "device": kind, "dtype": _DTYPE.value, "params": num_params,
       "batch_size": _BATCH.value, "context": model.context, "ms_per_step": round(seconds * 1e3, 2),
       "flops_per_step": flops, "achieved_tflops": round(flops / seconds / 1e12, 2),
-      "peak_tflops": peak and peak / 1e12, "mfu": peak and round(flops / seconds / peak, 4)}), flush=True)
+      "peak_tflops": peak and peak / 1e12, "mfu": peak and round(flops / seconds / peak, 4)}
+  if _PROFILE_DIR.value:
+    jax.profiler.start_trace(_PROFILE_DIR.value)
+    for _ in range(_PROFILE_STEPS.value):
+      state, _ = step(state, batch)
+    jax.block_until_ready(state)
+    jax.profiler.stop_trace()
+    result["trace"] = newest_trace(_PROFILE_DIR.value)
+    if jax.default_backend() == "gpu":
+      result["profile"] = summarize(_PROFILE_DIR.value, _PROFILE_STEPS.value)
+  print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Timing shared by the benchmarks: the full jaxdl loop vs a bare loop of the same jitted step; one convolution's ops."""
+"""Timing shared by the benchmarks: the full jaxdl loop vs a bare loop of the same jitted step; a convolution's ops."""
 
 import tempfile
 import time
