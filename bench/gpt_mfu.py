@@ -1,5 +1,6 @@
 """Model FLOPs utilization of a GPT training step: GPT-2 small (124M parameters, context 1024, vocabulary 50,304)
-in bfloat16 by default, the jaxdl train step (AdamW, clipping) jitted bare on random tokens.
+in bfloat16 by default, its layers unrolled as GPT's default is (`--model_args=scan=true` for one scanned body),
+the jaxdl train step (AdamW, clipping) jitted bare on random tokens.
 
 Prints one JSON line: ms per step, the FLOPs per step it assumed (`jaxdl.models.gpt.train_flops_per_token`:
 6 N + 12 L d T per token) and, on a chip whose peak it knows, MFU = achieved / peak FLOP/s. With `--profile_dir`

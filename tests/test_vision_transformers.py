@@ -28,7 +28,7 @@ def test_strided_conv_patch_embedding_is_patchify_then_linear():
 def test_position_grid_is_interpolated_when_the_image_size_changes():
   """Applied to 24x24 images, a model initialized at 16x16 uses its 4x4 position grid resized to 6x6: the same
   as a model whose table was resized beforehand."""
-  model = vit.ViT(**TINY, scan=False)
+  model = vit.ViT(**TINY)
   variables = jax.jit(model.init)(jax.random.PRNGKey(0), IMAGES)
   grid = variables["params"]["position_embedding"]
   assert grid.shape == (4, 4, 16)

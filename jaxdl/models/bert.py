@@ -28,7 +28,7 @@ class BERT(nn.Module):
   dropout: Probability = 0.1
   positional: str = "learned"  # learned (BERT's) | sinusoidal | rope (rotary, in every attention layer)
   pre_norm: bool = False  # BERT's blocks normalize after each residual sum
-  scan: bool = True
+  scan: bool = False  # True: one compiled layer body for all layers (compiles faster, steps slower: Stack)
   remat: RematPolicy = "none"
   dtype: Any = jnp.float32
 

@@ -30,7 +30,7 @@ class GPT(nn.Module):
   context: PositiveInt = 256  # the longest sequence (learned position table, KV cache)
   dropout: Probability = 0.0
   positional: str = "learned"  # learned | sinusoidal | rope | relative (a learned bias per head and distance)
-  scan: bool = True  # one compiled layer body for all layers
+  scan: bool = False  # True: one compiled layer body for all layers (compiles faster, steps slower: Stack)
   remat: RematPolicy = "none"  # what each layer recomputes in the backward pass instead of storing it
   dtype: Any = jnp.float32
 

@@ -29,7 +29,7 @@ class Transformer(nn.Module):
   width: PositiveInt = 128
   max_length: PositiveInt = 64  # the longest target a decoding cache holds
   pre_norm: bool = True
-  scan: bool = True
+  scan: bool = False  # True: one compiled layer body for all layers (compiles faster, steps slower: Stack)
   remat: RematPolicy = "none"
   dtype: Any = jnp.float32
 

@@ -70,7 +70,7 @@ class ViT(nn.Module):
   dropout: Probability = 0.0
   drop_path: Probability = 0.0
   distilled: bool = False
-  scan: bool = True
+  scan: bool = False  # True: one compiled layer body for all layers (compiles faster, steps slower: Stack)
   remat: RematPolicy = "none"
   dtype: Any = jnp.float32
 

@@ -1,5 +1,5 @@
 """Transformer blocks (self-attention, optional cross-attention, MLP; pre- or post-LayerNorm) and a stack of
-them compiled as one layer body under `nn.scan`, optionally rematerialized.
+them, unrolled or compiled as one layer body under `nn.scan`, optionally rematerialized.
 
 A stack's KV cache for decoding holds every layer's keys and values with the batch first, so that
 `jaxdl.decode` can tile and reorder it like any other state: {"key", "value": (B, layers, max_length, K, H),
@@ -103,8 +103,10 @@ class Block(nn.Module):
 
 class Stack(nn.Module):
   """`num_layers` Blocks. With `scan`, one compiled layer body runs num_layers times (parameters stacked on a
-  leading layer axis); `remat` (a RematPolicy) recomputes each layer's activations in the backward pass instead
-  of storing them.
+  leading layer axis): a deep stack compiles in a fraction of the time, but each training step runs slower,
+  because XLA zero-fills, copies and slices the stacked activations the backward pass reads (the README's
+  figures), so layers are unrolled by default. `remat` (a RematPolicy) recomputes each layer's activations in
+  the backward pass instead of storing them.
 
   `__call__(x, mask=None, bias=None, memory=None, memory_mask=None, positions=None, cache=None, is_causal=False)`
   -> (x, cache).
@@ -112,7 +114,7 @@ class Stack(nn.Module):
 
   num_layers: int
   block: dict  # Block's fields other than is_causal and train
-  scan: bool = True
+  scan: bool = False
   remat: RematPolicy = "none"
   train: bool = False
 

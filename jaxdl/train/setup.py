@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from absl import logging
 
 import jaxdl.models  # noqa: F401  (registers the model families)
 import jaxdl.tasks  # noqa: F401  (registers the tasks)
@@ -58,6 +59,9 @@ def build_task(config: Config, num_classes: int, norm_axis_name: str | None = No
   if "norm_axis_name" in fields:
     model_kwargs["norm_axis_name"] = norm_axis_name
   model = model_cls(**model_kwargs)
+  if getattr(model, "remat", "none") != "none" and not getattr(model, "scan", True) and jax.default_backend() == "cpu":
+    logging.warning("remat=%s saves no memory on an unrolled layer stack on CPU (XLA:CPU computes the layers' "
+                    "recomputation early; make bench-compile): add scan=true to --model_args", model.remat)
   task_cls = registry.tasks.get(config.task)
   task = task_cls(model=model, num_classes=num_classes, **args.parse(config.task_args, task_cls, "task_args"))
   contract.check(task)

@@ -111,7 +111,7 @@ def test_kv_cache_logits_equal_full_recomputation_at_every_step(positional_kind)
 def test_scanned_layers_equal_a_python_loop_and_remat_changes_no_gradient():
   x = jnp.asarray(RNG.normal(size=(2, 5, 16)).astype(np.float32))
   block = dict(num_heads=4, pre_norm=False)
-  scanned = Stack(3, block)
+  scanned = Stack(3, block, scan=True)
   params = scanned.init(jax.random.PRNGKey(0), x)["params"]
   unstacked = {f"layers_{i}": jax.tree.map(lambda p: p[i], params["layers"]) for i in range(3)}
   w = jnp.asarray(RNG.normal(size=(2, 5, 16)).astype(np.float32))
@@ -121,10 +121,11 @@ def test_scanned_layers_equal_a_python_loop_and_remat_changes_no_gradient():
 
   np.testing.assert_allclose(jax.jit(loss(Stack(3, block, scan=False)))(unstacked), jax.jit(loss(scanned))(params),
                              rtol=1e-5)
-  grads = jax.jit(jax.grad(loss(scanned)))(params)
-  assert "remat" not in str(jax.make_jaxpr(jax.grad(loss(scanned)))(params))
-  for policy in ("full", "dots"):
-    remat_grad = jax.jit(jax.grad(loss(Stack(3, block, remat=policy))))
-    assert "remat" in str(jax.make_jaxpr(remat_grad)(params))  # the layer is recomputed
-    # Recomputing the forward pass reassociates a few sums: float32 noise of order 1e-6 on gradients of order 1.
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5), grads, remat_grad(params))
+  for scan, p in ((True, params), (False, unstacked)):
+    grads = jax.jit(jax.grad(loss(Stack(3, block, scan=scan))))(p)
+    assert "remat" not in str(jax.make_jaxpr(jax.grad(loss(Stack(3, block, scan=scan))))(p))
+    for policy in ("full", "dots"):
+      remat_grad = jax.jit(jax.grad(loss(Stack(3, block, scan=scan, remat=policy))))
+      assert "remat" in str(jax.make_jaxpr(remat_grad)(p))  # the layer is recomputed
+      # Recomputing the forward pass reassociates a few sums: float32 noise of order 1e-6 on gradients of order 1.
+      jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5), grads, remat_grad(p))
