@@ -106,7 +106,8 @@ class Stack(nn.Module):
   leading layer axis): a deep stack compiles in a fraction of the time, but each training step runs slower,
   because XLA zero-fills, copies and slices the stacked activations the backward pass reads (the README's
   figures), so layers are unrolled by default. `remat` (a RematPolicy) recomputes each layer's activations in
-  the backward pass instead of storing them.
+  the backward pass instead of storing them; on CPU that saves memory only in a scanned stack (XLA:CPU computes an
+  unrolled stack's recomputation early: `make bench-compile`).
 
   `__call__(x, mask=None, bias=None, memory=None, memory_mask=None, positions=None, cache=None, is_causal=False)`
   -> (x, cache).
