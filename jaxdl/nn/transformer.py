@@ -103,7 +103,7 @@ class Block(nn.Module):
 
 class Stack(nn.Module):
   """`num_layers` Blocks. With `scan`, one compiled layer body runs num_layers times (parameters stacked on a
-  leading layer axis): a deep stack compiles in a fraction of the time, but each training step runs slower,
+  leading layer axis): a deep stack compiles in about half the time, but each training step runs slower,
   because XLA zero-fills, copies and slices the stacked activations the backward pass reads (the README's
   figures), so layers are unrolled by default. `remat` (a RematPolicy) recomputes each layer's activations in
   the backward pass instead of storing them; on CPU that saves memory only in a scanned stack (XLA:CPU computes an
