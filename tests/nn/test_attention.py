@@ -67,7 +67,8 @@ def test_xla_path_derivatives_equal_autodiff_of_jax_attention(heads, kv_heads):
 
   for mask_, is_causal in ((jnp.asarray(mask), False), (None, True)):
     (got, got_hvp), (want, want_hvp) = derivatives(ours, mask_, is_causal), derivatives(theirs, mask_, is_causal)
-    names = [f"{kind} {x}" for kind in ("gradient", "Hessian-vector product") for x in ("query", "key", "value", "bias")]
+    names = [f"{kind} {x}" for kind in ("gradient", "Hessian-vector product")
+             for x in ("query", "key", "value", "bias")]
     for name, a, b in zip(names, got + got_hvp, want + want_hvp, strict=True):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=name)
     assert float(jnp.abs(got[3]).max()) > 1e-3  # the bias does get a gradient
