@@ -75,7 +75,7 @@ def main(argv):
     jax.profiler.stop_trace()
     result["trace"] = newest_trace(_PROFILE_DIR.value)
     if jax.default_backend() == "gpu":
-      result["profile"] = summarize(_PROFILE_DIR.value, _PROFILE_STEPS.value)
+      result["profile"] = summarize(result["trace"], _PROFILE_STEPS.value)
   print(json.dumps(result), flush=True)
 
 

@@ -15,14 +15,12 @@ import json
 import os
 import statistics
 import subprocess
-import time
 
 import jax
 from absl import app, flags, logging
 
 from jaxdl import runtime
-from jaxdl.config import load_flagfile
-from timing import bare_seconds_per_step, bare_step_loop, full_seconds_per_step
+from timing import alternating_rounds, bare_seconds_per_step, bare_step_loop, full_seconds_per_step, timed_config
 
 _TEXT = flags.DEFINE_string("text", None, "A UTF-8 text file (tiny shakespeare for the README's figures).",
                             required=True)
@@ -30,10 +28,6 @@ _STEPS = flags.DEFINE_integer("steps", 100, "Steps per timed loop (the first, co
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Timed loops of the bare step (each beside one of the peer's).")
 _PEER = flags.DEFINE_string("peer_python", None, "A Python with torch: times bench/peers/torch_gpt_step.py's "
                             "loops alternately with the bare step's.")
-
-# Before each timed loop: the other side's idle worker threads (OpenMP's, XLA's) spin for a while after their last
-# parallel region and would take the cores from the loop that starts next.
-_SETTLE_S = 0.5
 
 
 class Peer:
@@ -68,18 +62,13 @@ def main(argv):
   runtime.keep_freed_memory()  # as the jaxdl command does
   logging.set_verbosity(logging.WARNING)
   steps = _STEPS.value
-  config = load_flagfile("experiments/shakespeare_gpt.flags", data=f"text:{_TEXT.value}", steps=steps,
-                         eval_every=0, log_every=steps, checkpoint_every=steps, warmup_steps=0)
+  config = timed_config("experiments/shakespeare_gpt.flags", steps, data=f"text:{_TEXT.value}")
   bare_loop = bare_step_loop(config)
   peer = Peer(_PEER.value) if _PEER.value else None
   timers = {"bare": lambda: bare_loop(steps) * 1e3}
   if peer:
     timers["torch"] = lambda: peer.ms_per_step(steps)
-  times = {name: [] for name in timers}
-  for round_ in range(_ROUNDS.value):
-    for name in list(timers)[::-1 if round_ % 2 else 1]:  # alternating which goes first
-      time.sleep(_SETTLE_S)
-      times[name].append(round(timers[name](), 1))
+  times = alternating_rounds(timers, _ROUNDS.value)
   if peer:
     peer.close()
   full = full_seconds_per_step(config)

@@ -18,10 +18,9 @@ import optax
 from absl import app, flags, logging
 
 from jaxdl import runtime
-from jaxdl.config import load_flagfile
 from jaxdl.data import pipeline
 from jaxdl.train.setup import build
-from timing import bare_seconds_per_step, full_seconds_per_step
+from timing import bare_seconds_per_step, full_seconds_per_step, timed_config
 
 _TEXT = flags.DEFINE_string("text", None, "A UTF-8 text file (tiny shakespeare for the figures in the README).",
                             required=True)
@@ -70,8 +69,7 @@ def main(argv):
   del argv
   runtime.keep_freed_memory()  # as the jaxdl command does
   logging.set_verbosity(logging.WARNING)
-  config = load_flagfile("experiments/shakespeare_lstm.flags", data=f"text:{_TEXT.value}", steps=_STEPS.value,
-                         eval_every=0, log_every=_STEPS.value, checkpoint_every=_STEPS.value, warmup_steps=0)
+  config = timed_config("experiments/shakespeare_lstm.flags", _STEPS.value, data=f"text:{_TEXT.value}")
   tokens = config.batch_size * 64
   bare, full = bare_seconds_per_step(config), full_seconds_per_step(config)
   unrolled = bare_seconds_per_step(dataclasses.replace(config, model_args=config.model_args + ",unroll=64"))

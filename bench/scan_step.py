@@ -8,23 +8,18 @@ with each round's ms per step and the median of the per-round ratios scanned / u
 
 import dataclasses
 import json
-import re
 import statistics
-import time
 
 import jax
 from absl import app, flags, logging
 
 from jaxdl import runtime
-from jaxdl.config import load_flagfile
-from timing import bare_step_loop
+from timing import alternating_rounds, bare_step_loop, timed_config
 
 _FLAGFILE = flags.DEFINE_string("experiment", None, "A Transformer experiment's flag file.", required=True)
 _DATA = flags.DEFINE_string("data", None, "Overrides the flag file's --data (e.g. text:PATH/tinyshakespeare.txt).")
 _STEPS = flags.DEFINE_integer("steps", 30, "Steps per timed loop (the first, compiling step is not timed).")
 _ROUNDS = flags.DEFINE_integer("rounds", 6, "Timed loops of each.")
-
-_SETTLE_S = 0.5  # as bench/gpt_step.py: the other loop's idle worker threads spin for a while
 
 
 def main(argv):
@@ -32,16 +27,10 @@ def main(argv):
   runtime.keep_freed_memory()  # as the jaxdl command does
   logging.set_verbosity(logging.WARNING)
   steps = _STEPS.value
-  config = load_flagfile(_FLAGFILE.value, steps=steps, eval_every=0, log_every=steps, checkpoint_every=steps,
-                         warmup_steps=0, **({"data": _DATA.value} if _DATA.value else {}))
-  others = re.sub(r"(^|,)scan=\w+", "", config.model_args).strip(",")
-  loops = {scan: bare_step_loop(dataclasses.replace(config, model_args=f"{others},scan={scan}".lstrip(",")))
-           for scan in ("true", "false")}
-  ms = {scan: [] for scan in loops}
-  for round_ in range(_ROUNDS.value):
-    for scan in list(loops)[::-1 if round_ % 2 else 1]:  # alternating which goes first
-      time.sleep(_SETTLE_S)
-      ms[scan].append(round(loops[scan](steps) * 1e3, 1))
+  config = timed_config(_FLAGFILE.value, steps, **({"data": _DATA.value} if _DATA.value else {}))
+  loops = {scan: bare_step_loop(dataclasses.replace(config, model_args=f"{config.model_args},scan={scan}".lstrip(",")))
+           for scan in ("true", "false")}  # the last scan= in model_args wins
+  ms = alternating_rounds({scan: lambda loop=loop: loop(steps) * 1e3 for scan, loop in loops.items()}, _ROUNDS.value)
   ratios = [round(s / u, 3) for s, u in zip(ms["true"], ms["false"])]
   print(json.dumps({"benchmark": "scan_step", "experiment": _FLAGFILE.value, "device": jax.devices()[0].device_kind,
                     "steps": steps, "scanned_ms_rounds": ms["true"], "unrolled_ms_rounds": ms["false"],

@@ -2,15 +2,40 @@
 
 import tempfile
 import time
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
+from jaxdl.config import Config, load_flagfile
 from jaxdl.data import pipeline
 from jaxdl.nn import matmul_conv
 from jaxdl.train import loop
 from jaxdl.train.setup import build
 from jaxdl.train.step import make_train_step
+
+
+# Before each timed loop: the other side's idle worker threads (OpenMP's, XLA's) spin for a while after their last
+# parallel region and would take the cores from the loop that starts next.
+SETTLE_S = 0.5
+
+
+def timed_config(flagfile: str, steps: int, **overrides) -> Config:
+  """The experiment with `steps` steps and nothing periodic inside them (no evaluation, one log line and checkpoint
+  at the end, no warmup), so a loop of it times training steps alone."""
+  return load_flagfile(flagfile, steps=steps, eval_every=0, log_every=steps, checkpoint_every=steps, warmup_steps=0,
+                       **overrides)
+
+
+def alternating_rounds(timers: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+  """Each timer's figure (rounded to 0.1) for `rounds` rounds, the timers taking turns at going first and each
+  started `SETTLE_S` after the last, so a slow spell of a shared machine hits all of them."""
+  times = {name: [] for name in timers}
+  for round_ in range(rounds):
+    for name in list(timers)[::-1 if round_ % 2 else 1]:
+      time.sleep(SETTLE_S)
+      times[name].append(round(timers[name](), 1))
+  return times
 
 
 def bare_step_loop(config):

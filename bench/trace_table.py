@@ -37,7 +37,7 @@ def stream_kernels(events: list[dict]) -> list[dict]:
 
 
 def kind(name: str) -> str:
-  return next((kind for kind, pattern in KINDS if pattern.search(name)), "other")
+  return next((label for label, pattern in KINDS if pattern.search(name)), "other")
 
 
 def kernel_family(name: str) -> str:
@@ -71,9 +71,9 @@ def table(kernels: list[dict], steps: int, top: int = 15) -> dict:
           "kernels_ms_per_step": {k: per_step_ms(v) for k, v in families.most_common(top)}}
 
 
-def summarize(trace_dir: str, steps: int, top: int = 15) -> dict:
-  """`table` of the newest trace under `trace_dir`, which traced `steps` steps."""
-  with gzip.open(newest_trace(trace_dir), "rt") as f:
+def summarize(trace_path: str, steps: int, top: int = 15) -> dict:
+  """`table` of the trace.json.gz at `trace_path`, which traced `steps` steps."""
+  with gzip.open(trace_path, "rt") as f:
     trace = json.load(f)
   events = trace["traceEvents"] if isinstance(trace, dict) else trace
   return table(stream_kernels(events), steps, top)

@@ -54,7 +54,13 @@ def test_summarize_reads_the_newest_trace_under_the_profile_dir(tmp_path):
   run.mkdir(parents=True)
   with gzip.open(run / "host.trace.json.gz", "wt") as f:
     json.dump({"traceEvents": EVENTS}, f)
-  assert trace_table.summarize(str(tmp_path), steps=2, top=1)["kernels_ms_per_step"] == {
+  older = run.parent / "2026_12_07_02_00_00"
+  older.mkdir()
+  (older / "host.trace.json.gz").write_bytes(b"")  # an earlier, unreadable trace: not the one read
+  os.utime(older / "host.trace.json.gz", (0, 0))
+  path = trace_table.newest_trace(str(tmp_path))
+  assert path == str(run / "host.trace.json.gz")
+  assert trace_table.summarize(path, steps=2, top=1)["kernels_ms_per_step"] == {
       "sm90_xmma_gemm_bf16bf16_bf16f32_f32_tn_n": 0.04}
 
 
