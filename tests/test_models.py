@@ -1,8 +1,6 @@
 """Every registered model: pinned parameter counts (jax.eval_shape), shapes and finite outputs;
 the small models' forward passes against NumPy."""
 
-import logging
-
 import chex
 import jax
 import jax.numpy as jnp
@@ -11,13 +9,11 @@ import pytest
 
 import jaxdl.models  # noqa: F401
 from jaxdl import args
-from jaxdl.config import Config
-from jaxdl.errors import InputShapeError, UsageError
+from jaxdl.errors import InputShapeError
 from jaxdl.models import fractalnet, inception, lenet, mlp
 from jaxdl.models.gpt import train_flops_per_token
 from jaxdl.nn import matmul_conv
 from jaxdl.registry import models
-from jaxdl.train import setup as setup_lib
 from tests.reference import layers as ref
 
 # name -> (input side, channels, classes, parameter count). The CNN families at 224x224x3 and
@@ -415,26 +411,3 @@ def test_public_names_are_the_registered_models(public_name):
   public = getattr(importlib.import_module(f"jaxdl.models.{module}"), name)
   assert any(models.get(n) is public for n in models.names())
   assert "num_classes" in args.parameters(public)
-
-
-def test_remat_flag_reaches_every_transformer_stack_and_is_refused_elsewhere():
-  transformers = (("gpt", "language_model"), ("bert", "masked_lm"), ("transformer", "translate"), ("vit", "classify"))
-  for name, task in transformers:
-    assert setup_lib.build_task(Config(model=name, task=task, remat="dots"), 16).model.remat == "dots", name
-    assert "partition_rules" in vars(models.get(name)), name  # and each declares its tensor-parallel layout
-  with pytest.raises(UsageError, match="--remat=full: --model=mlp has no rematerialized layer stack"):
-    setup_lib.build_task(Config(model="mlp", remat="full"), 10)
-  with pytest.raises(UsageError, match="--model_args remat=half: choose one of none, full, dots, dots_no_batch"):
-    setup_lib.build_task(Config(model="gpt", task="language_model", model_args="remat=half"), 16)
-
-
-def test_remat_on_an_unrolled_stack_warns_on_cpu(caplog):
-  """XLA:CPU schedules an unrolled stack's recomputed layers early, so remat saves it no memory (bench-compile:
-  2,730 MiB with and without full remat; scanned 3,441 -> 787 MiB); the run says to scan instead."""
-  with caplog.at_level(logging.WARNING):
-    setup_lib.build_task(Config(model="gpt", task="language_model", remat="full"), 16)
-    assert "remat=full saves no memory on an unrolled layer stack on CPU" in caplog.text
-    caplog.clear()
-    setup_lib.build_task(Config(model="gpt", task="language_model", remat="full", model_args="scan=true"), 16)
-    setup_lib.build_task(Config(model="gpt", task="language_model"), 16)
-    assert "saves no memory" not in caplog.text
