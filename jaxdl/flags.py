@@ -80,9 +80,10 @@ flags.DEFINE_enum("conv_impl", _D.conv_impl, list(matmul_conv.IMPLS), "Convoluti
                   "elsewhere), lax (lax.conv_general_dilated: cuDNN, TPU), matmul (per layer: im2col matrix products, "
                   "or lax's forward pass with im2col's weight gradient, whichever XLA's CPU backend runs faster), "
                   "im2col or mixed (that formulation for every layer).")
-flags.DEFINE_enum("remat", _D.remat, ["", *typing.get_args(RematPolicy)], "Transformer stacks: what each layer recomputes "
-                  "in the backward pass instead of storing (full: all but its input; dots: all but matrix products; "
-                  "dots_no_batch: all but the weight matmuls; none; empty: the model's remat setting).")
+flags.DEFINE_enum("remat", _D.remat, ["", *typing.get_args(RematPolicy)],
+                  "Transformer stacks: what each layer recomputes in the backward pass instead of storing (full: all "
+                  "but its input; dots: all but matrix products; dots_no_batch: all but the weight matmuls; none; "
+                  "empty: the model's remat setting).")
 flags.DEFINE_bool("deterministic", _D.deterministic, "Deterministic GPU kernels (XLA's --xla_gpu_deterministic_ops): "
                   "two runs on the same GPU give the same bits, somewhat slower; CPU runs are deterministic anyway.")
 flags.DEFINE_string("compile_cache", "", "Directory of JAX's persistent compilation cache (empty: "

@@ -35,7 +35,8 @@ def test_slurm_dry_run_prints_the_sbatch_and_exact_srun_command_lines():
   sbatch, srun = proc.stdout.splitlines()
   assert srun == ("srun: srun --nodes=2 --ntasks-per-node=4 --gpus-per-task=1 --kill-on-bad-exit=1 .venv/bin/jaxdl "
                   "--flagfile=experiments/digits_mlp.flags --workdir=runs/digits_mlp --steps=10")
-  assert sbatch.startswith("sbatch: sbatch --job-name=jaxdl-digits_mlp --nodes=2 --ntasks-per-node=4 --gpus-per-node=4 ")
+  assert sbatch.startswith("sbatch: sbatch --job-name=jaxdl-digits_mlp --nodes=2 --ntasks-per-node=4 "
+                           "--gpus-per-node=4 ")
   assert f"JAXDL_ROOT={REPO} {REPO}/launch/slurm.sh --nodes=2 --gpus_per_node=4 --per=gpu digits_mlp" in sbatch
   per_node = run(f"{REPO}/launch/slurm.sh", "--dry-run", "digits_mlp").stdout.splitlines()[1]
   assert "--ntasks-per-node=1 --gpus-per-task=8 " in per_node

@@ -31,7 +31,8 @@ def sown_layers(intermediates, name: str = "attention_weights") -> list:
         visit(value, (*path, key))
 
   visit(dict(intermediates), ())
-  natural = lambda path: [[int(p) if p.isdigit() else p for p in re.split(r"(\d+)", part)] for part in path]  # noqa: E731
+  natural = lambda path: [[int(p) if p.isdigit() else p for p in re.split(r"(\d+)", part)]  # noqa: E731
+                          for part in path]
   out = []
   for path, value in sorted(found, key=lambda item: natural(item[0])):
     out += list(value) if value.ndim == 5 else [value]

@@ -103,7 +103,8 @@ def cutmix(key, batch: Batch, num_classes: int, alpha: PositiveFloat = 1.0) -> B
   perm = jax.random.permutation(k_perm, b)
   area = box.mean()                                                         # the exact pasted fraction
   targets = _targets(batch, num_classes)
-  return {**batch, "image": jnp.where(box, images[perm], images), "targets": (1 - area) * targets + area * targets[perm]}
+  mixed = (1 - area) * targets + area * targets[perm]
+  return {**batch, "image": jnp.where(box, images[perm], images), "targets": mixed}
 
 
 def rand_augment(key, images, n: PositiveInt = 2, m: Annotated[int, Range(0, 30)] = 9):

@@ -162,8 +162,8 @@ class MultiHeadAttention(nn.Module):
     kv_heads = self.num_kv_heads or self.num_heads
     if self.num_heads % kv_heads:
       raise ValueError(f"num_heads={self.num_heads} is not a multiple of num_kv_heads={kv_heads}")
-    dense = lambda heads, name: nn.DenseGeneral((heads, head_dim), use_bias=self.use_bias, dtype=self.dtype,  # noqa: E731
-                                                name=name)
+    dense = lambda heads, name: nn.DenseGeneral(  # noqa: E731
+        (heads, head_dim), use_bias=self.use_bias, dtype=self.dtype, name=name)
     source = x if memory is None else memory
     query, key, value = dense(self.num_heads, "query")(x), dense(kv_heads, "key")(source), \
         dense(kv_heads, "value")(source)

@@ -124,7 +124,8 @@ def _save_replicas_whole_on_cpu() -> None:
   """
   if jax.default_backend() != "cpu":
     return
-  handler = ocp.type_handlers.ArrayHandler(use_replica_parallel=False, array_metadata_store=array_metadata_store.Store())
+  handler = ocp.type_handlers.ArrayHandler(use_replica_parallel=False,
+                                           array_metadata_store=array_metadata_store.Store())
   verbosity = logging.get_verbosity()
   logging.set_verbosity(logging.ERROR)  # orbax warns about any override, here a deliberate one
   try:

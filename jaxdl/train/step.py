@@ -9,7 +9,8 @@ from jaxdl.train.state import TrainState
 
 
 def make_train_step(task, tx: optax.GradientTransformation, axis_name: str | None = None, augment=None):
-  """One optimizer step of `tx` on the task's gradients (see jaxdl.tasks.contract); under pmap, `axis_name` averages gradients and metrics across devices.
+  """One optimizer step of `tx` on the task's gradients (see jaxdl.tasks.contract); under pmap, `axis_name`
+  averages gradients and metrics across devices.
 
   `augment(key, batch) -> batch` runs first, on a key split from the step's key.
 
