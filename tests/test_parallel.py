@@ -104,15 +104,18 @@ def one_device_gpt(gpt_config):
 @pytest.mark.xdist_group("one_device_gpt")
 def test_gpt_follows_the_one_device_trajectory_on_data_fsdp_and_tensor_meshes(gpt_config, one_device_gpt):
   """Megatron-style tensor parallelism from GPT's rule table: heads and MLP units split over `tensor`; the loss of
-  each of 20 AdamW steps equals one device's to 1e-5 on every mesh, and fsdp=4 holds a quarter of one device's
-  state."""
+  each of 20 AdamW steps equals one device's to 2e-5 on every mesh, and fsdp=4 holds a quarter of one device's
+  state. 2e-5 is float32's floor here, not slack: the meshes sum in other orders (step 0 differs by 5e-7), and
+  AdamW's normalized steps grow such differences; one device against itself with its initial parameters moved
+  one ulp drifts 5e-6 in these 20 steps, data x fsdp 1.1e-5, data x tensor 1.5e-6 (2-core Xeon with AMX),
+  while a learning rate 1% off moves the losses by 3.3e-3 (5e-4 after one step)."""
   _, one_losses, one_memory = one_device_gpt
   rules = registry.models.get("gpt").partition_rules
   memory = {}
   for mesh in ("data=2,fsdp=4", "data=2,tensor=4"):  # (data alone: test_eight_devices_equal_one)
     strategy = parallel.JitParallel(mesh, rules=rules)
     _, losses, memory[mesh] = train_20_steps(strategy, gpt_config, with_losses=True)
-    np.testing.assert_allclose(losses, one_losses, rtol=0, atol=1e-5, err_msg=mesh)
+    np.testing.assert_allclose(losses, one_losses, rtol=0, atol=2e-5, err_msg=mesh)
   assert one_losses[-1] < one_losses[0] - 0.5  # it learned: the trajectories compared are not flat
   # The train step's arguments are the state (parameters, AdamW's moments) and a tiny batch, per device.
   ratio = memory["data=2,fsdp=4"].argument_size_in_bytes / one_memory.argument_size_in_bytes
