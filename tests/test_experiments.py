@@ -63,10 +63,9 @@ def test_generated_digits_are_read_as_their_labels_and_ddim_comes_close_to_ddpm(
   for >= 90% of the time; on digits_ddpm's model, DDIM's 50 steps give a Fréchet distance within 10% of DDPM's
   1,000 steps, each the mean over independent draws of 1,000 samples (one draw's distance varies by more than 10%:
   three of DDPM's, ~11 min each, ten of DDIM's, ~45 s each); both reported, and the VAE's and DCGAN's. The
-  DDIM/DDPM ratio depends on the judge run, whose bits depend on the CPU: on a 2-core AMD EPYC the last assertion
-  fails (DDIM 12.66, DDPM 9.88; a seed-1 judge there: 10.87 and 10.97; README). Every run
-  is a user's `jaxdl` process, as the headers were measured (in this process the U-Nets' data-parallel steps
-  deadlocked in XLA:CPU's collectives on the 8 fake devices)."""
+  distances are the judge run's, whose bits depend on the CPU: on a 2-core AMD EPYC the last assertion fails (DDIM
+  12.66, DDPM 9.88; README). Every run is a user's `jaxdl` process, as the headers were measured (in this process
+  the U-Nets' data-parallel steps deadlocked in XLA:CPU's collectives on the 8 fake devices)."""
   judge, classifier = tmp_path / "judge", tmp_path / "noisy_classifier"
   assert run_as_a_user("digits_resnet18", judge)["final"]["test_accuracy"] >= 0.98
   run_as_a_user("digits_noisy_classifier", classifier)
