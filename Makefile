@@ -22,11 +22,15 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(PY)
 run: $(VENV)/.installed
 	$(VENV)/bin/jaxdl --flagfile=experiments/digits_lenet5.flags --workdir=$(WORKDIR)
 
+# Two xdist workers; tests that share a trained run share a group. A crashed worker is not replaced: xdist 3.8's
+# loadgroup scheduling then waits forever for the crashed worker's tests, so the run would hang, not fail.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup --max-worker-restart=0 --durations=15
+
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15
+	$(PYTEST)
 
 test-all: $(VENV)/.installed-test
-	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 -m ""
+	$(PYTEST) -m ""
 
 bench: $(VENV)/.installed
 	$(PY) bench/loop_overhead.py
