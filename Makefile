@@ -24,7 +24,9 @@ run: $(VENV)/.installed
 
 # Two xdist workers; tests that share a trained run share a group. A crashed worker is not replaced: xdist 3.8's
 # loadgroup scheduling then waits forever for the crashed worker's tests, so the run would hang, not fail.
-PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup --max-worker-restart=0 --durations=15
+# Output is captured at Python's level, not the file descriptors', so what native code (XLA, glibc) writes to
+# stderr before it aborts a worker reaches the log instead of dying with the worker's capture file.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup --max-worker-restart=0 --capture=sys --durations=15
 
 test: $(VENV)/.installed-test
 	$(PYTEST)
