@@ -22,17 +22,27 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(PY)
 run: $(VENV)/.installed
 	$(VENV)/bin/jaxdl --flagfile=experiments/digits_lenet5.flags --workdir=$(WORKDIR)
 
-# Two xdist workers; tests that share a trained run share a group. A crashed worker is not replaced: xdist 3.8's
-# loadgroup scheduling then waits forever for the crashed worker's tests, so the run would hang, not fail.
-# Output is captured at Python's level, not the file descriptors', so what native code (XLA, glibc) writes to
-# stderr before it aborts a worker reaches the log instead of dying with the worker's capture file.
-PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup --max-worker-restart=0 --capture=sys --durations=15
+# Two pytest processes, one after the other (tests/conftest.py): the tests not marked `parallel` on one CPU device,
+# over two xdist workers, where tests that share a trained run share a group; then the `parallel` ones in one
+# process with 8 fake devices, alone on the cores, so that no device thread of theirs waits behind another test.
+# Both run even when the first fails; the exit status is the first failure's. A crashed worker is not replaced:
+# xdist 3.8's loadgroup scheduling then waits forever for the crashed worker's tests, so the run would hang, not
+# fail. Output is captured at Python's level, not the file descriptors', so what native code (XLA, glibc) writes
+# to stderr before it aborts a worker reaches the log instead of dying with the worker's capture file.
+PYTEST := $(PY) -m pytest -q --capture=sys --durations=15
+ONE_DEVICE := $(PYTEST) -n 2 --dist loadgroup --max-worker-restart=0
+EIGHT_DEVICES := JAXDL_TEST_DEVICES=8 $(PYTEST)
+define both
+	@start=$$(date +%s); $(ONE_DEVICE) $(1); one=$$?; $(EIGHT_DEVICES) $(1); eight=$$?; \
+	echo "make $@: $$(( $$(date +%s) - start )) s of pytest in all (one device: exit $$one; 8 devices: exit $$eight)"; \
+	exit $$(( one ? one : eight ))
+endef
 
 test: $(VENV)/.installed-test
-	$(PYTEST)
+	$(call both,)
 
 test-all: $(VENV)/.installed-test
-	$(PYTEST) -m ""
+	$(call both,-m "")
 
 bench: $(VENV)/.installed
 	$(PY) bench/loop_overhead.py

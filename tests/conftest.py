@@ -1,10 +1,27 @@
-"""Test set-up: 8 fake CPU devices (before JAX starts), freed memory kept for reuse, quiet absl logging, helpers
-for the CLI."""
+"""Test set-up: the process's CPU devices (before JAX starts), freed memory kept for reuse, quiet absl logging,
+helpers for the CLI.
+
+A pytest process runs on one CPU device, and runs the tests not marked `parallel`; with JAXDL_TEST_DEVICES=8 it
+has 8 fake devices and runs only the `parallel` ones (meshes, sharding, pmap, multi-process, device-count parity).
+`make test` runs both processes. Eight fake devices on 2 cores only cost time elsewhere, and their collectives can
+starve: XLA:CPU aborts an all-reduce whose 8 device threads do not all arrive within 40 s.
+"""
 
 import os
+import re
 import tempfile
 
-os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+DEVICES = int(os.environ.get("JAXDL_TEST_DEVICES", "1"))
+PARALLEL_DEVICES = 8  # what the `parallel` tests need
+if DEVICES not in (1, PARALLEL_DEVICES):
+  raise ValueError(f"JAXDL_TEST_DEVICES={DEVICES}: 1 (the default) or {PARALLEL_DEVICES} (the `parallel` tests)")
+USER_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")  # what a user's jaxdl process gets (tests/test_experiments.py)
+# The suite's programs run for milliseconds and compile for seconds, so LLVM's cheap settings: the same HLO
+# passes, less machine-code optimization (measured on the model, diffusion and translation tests: 68 -> 54 s).
+FAST_COMPILE_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+# The device count is set explicitly, so that one in the caller's XLA_FLAGS cannot leak in.
+os.environ["XLA_FLAGS"] = " ".join([re.sub(r"--xla_force_host_platform_device_count=\S+", "", USER_XLA_FLAGS).strip(),
+                                    FAST_COMPILE_XLA_FLAGS, f"--xla_force_host_platform_device_count={DEVICES}"]).strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # The non-partitionable threefry compiles model inits ~3x faster on CPU (ResNet18: 7 s -> 2 s,
 # measured); values differ from the default but are still independent of sharding. Set in the
@@ -44,6 +61,27 @@ def run_jaxdl_batch(*command_lines: list[str], timeout: float = 300) -> list[dic
                         timeout=timeout, input=json.dumps([list(c) for c in command_lines]))
   assert proc.returncode == 0, proc.stderr
   return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+_LEFT = pytest.StashKey[int]()  # tests of the other kind, which the other process runs
+
+
+def pytest_collection_modifyitems(config, items):
+  """Keeps the tests of this process's kind: `parallel` ones with 8 devices, the others with one."""
+  wanted = DEVICES == PARALLEL_DEVICES
+  left = [item for item in items if (item.get_closest_marker("parallel") is not None) != wanted]
+  if left:
+    config.hook.pytest_deselected(items=left)
+    items[:] = [item for item in items if (item.get_closest_marker("parallel") is not None) == wanted]
+  config.stash[_LEFT] = len(left)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+  left = config.stash.get(_LEFT, 0)
+  if left:
+    other = f"JAXDL_TEST_DEVICES={PARALLEL_DEVICES} pytest" if DEVICES == 1 else "pytest"
+    terminalreporter.write_line(f"{left} tests of the other kind were deselected in this {DEVICES}-device process; "
+                                f"`{other}` runs them (make test runs both)")
 
 
 @pytest.fixture

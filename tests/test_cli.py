@@ -37,7 +37,6 @@ CATALOG = [
     ("steps-zero", ["--steps=0"], ["--steps"]),
     ("batch-zero", ["--batch_size=0"], ["--batch_size"]),
     ("batch-too-large", ["--batch_size=4096"], ["--batch_size=4096 exceeds the"]),
-    ("batch-indivisible", ["--batch_size=60"], ["--batch_size=60 must be divisible by the 8"]),
     ("warmup-negative", ["--warmup_steps=-1"], ["--warmup_steps"]),
     ("warmup-too-long", ["--warmup_steps=4"], ["--warmup_steps=4 must be smaller than --steps=4"]),
     ("weight-decay-negative", ["--weight_decay=-0.1"], ["--weight_decay"]),
@@ -116,6 +115,14 @@ def test_bad_value_is_one_line_and_creates_nothing(catalog_results, name, flags,
   root, results = catalog_results
   assert_usage_error(results[name], *fragments)
   assert not os.path.exists(root / name), os.listdir(root / name)
+
+
+@pytest.mark.parallel
+def test_a_batch_that_does_not_split_over_the_devices_is_one_line_and_creates_nothing(tmp_path):
+  """In the 8-device process (the jaxdl process it starts inherits its devices): 60 rows do not split over 8."""
+  result, = run_jaxdl_batch([*SMALL, f"--workdir={tmp_path / 'run'}", "--batch_size=60"])
+  assert_usage_error(result, "--batch_size=60 must be divisible by the 8")
+  assert not os.path.exists(tmp_path / "run")
 
 
 def test_file_and_shape_errors(tmp_path):

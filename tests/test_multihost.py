@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.parallel  # several processes: in the parallel process, not beside two xdist workers
+
 # The kill after the first checkpoint lands with 600 of the 800 steps to go (~5 s at the 2 processes' 127 steps/s).
 FLAGS = ("--data=digits", "--data_args=image_size=8", "--model=mlp", "--model_args=depth=2,width=32",
          "--optim=momentum", "--lr=0.05", "--batch_size=64", "--steps=800", "--checkpoint_every=200",

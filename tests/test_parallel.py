@@ -15,6 +15,8 @@ from jaxdl.train import setup as setup_lib
 from jaxdl.train import state as state_lib
 from jaxdl.train.step import make_train_step
 
+pytestmark = pytest.mark.parallel  # 8 fake devices, in their own process (tests/conftest.py)
+
 CONFIG = Config(data="digits", data_args="image_size=8", model="mlp", model_args="depth=2,width=64", optim="momentum",
                 lr=0.05, batch_size=64, steps=20)
 
