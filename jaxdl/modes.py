@@ -59,7 +59,7 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
 
 def quality(config: Config, workdir: str) -> str:
   """The metrics a task computes once after training (`final_metrics`: sample quality under
-  --task_args judge=RUN_DIR), for the best checkpoint under this command's task settings: e.g. one trained
+  --task_args judge=jaxdl:NAME or RUN_DIR), for the best checkpoint under this command's task settings: e.g. one trained
   diffusion model scored with DDPM and then with DDIM."""
   if not issubclass(registry.tasks.get(config.task), contract.FinalMetrics):
     raise UsageError(f"--mode=quality: task {config.task!r} has no metrics beyond its evaluation (--mode=eval)")
@@ -69,7 +69,8 @@ def quality(config: Config, workdir: str) -> str:
                                      jax.random.PRNGKey(config.seed))
   if not metrics:
     raise UsageError(f"--mode=quality: --task={config.task} computed nothing; give it a judge "
-                     "(--task_args=judge=RUN_DIR, a trained classifier's workdir)")
+                     "(--task_args=judge=jaxdl:digits, the shipped digits judge, or judge=RUN_DIR, a trained classifier's "
+                     "workdir)")
   return f"step {step}: " + " ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
 
 
@@ -156,7 +157,7 @@ MODES = {
     "eval": Mode(evaluate, "evaluate the latest checkpoint"),
     "sample": Mode(sample, "draw samples from the best checkpoint (tasks that generate)"),
     "summary": Mode(summarize, "per-layer table of the model", needs_workdir=False),
-    "quality": Mode(quality, "score the best checkpoint's samples (--task_args judge=RUN_DIR)"),
+    "quality": Mode(quality, "score the best checkpoint's samples (--task_args judge=jaxdl:NAME or RUN_DIR)"),
     "attention_maps": Mode(attention_maps, "a PNG of the best checkpoint's attention on a few test examples"),
     "augment_preview": Mode(augment_preview, "a PNG grid of augmented training samples"),
     "ensemble": Mode(ensemble_eval, "average the predictions of several checkpoints (--ensemble)"),

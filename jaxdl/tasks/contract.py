@@ -107,9 +107,9 @@ class Student(Protocol):
 
 @runtime_checkable
 class Judged(Protocol):
-  """Optional: a generator whose samples a trained classifier scores. With `judge` (a jaxdl classifier run's
-  workdir) the setup loads that run's best checkpoint and sets `judge_fn` (images -> (logits, penultimate
-  features))."""
+  """Optional: a generator whose samples a trained classifier scores. With `judge` (`jaxdl:NAME`, a judge shipped
+  in jaxdl.judges, or a jaxdl classifier run's workdir, whose best checkpoint is read) the setup sets `judge_fn`
+  (images -> (logits, penultimate features))."""
 
   judge: str
   judge_fn: Callable | None

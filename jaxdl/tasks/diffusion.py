@@ -59,7 +59,7 @@ class Diffusion:
   classifier: str = ""  # a --task=noisy_classify run whose gradient guides sampling
   classifier_scale: NonNegativeFloat = 1.0
   samples: PositiveInt = 20
-  judge: str = ""  # a jaxdl classifier run that scores samples after training
+  judge: str = ""  # what scores samples after training: jaxdl:NAME (a shipped judge) or a classifier run
   quality_samples: PositiveInt = 1000
   quality_draws: PositiveInt = 1  # independent draws of quality_samples whose distances are averaged
   judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`

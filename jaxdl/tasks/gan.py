@@ -5,8 +5,8 @@ notes recommend for its stronger early gradients, maximizes log D(G(z)) (`loss=n
 Both networks take one step each training step, inside the loop's one jitted step (the task owns its update,
 `contract.OwnsUpdate`): each is differentiated through its own loss only, and each has its own optimizer
 state (the flags' optimizer, one copy per network). `conditional=true` gives both networks the label (CGAN).
-GAN losses say little about sample quality: the judge's Fréchet distance (`judge=RUN_DIR`) does, computed
-after training; checkpoints are ranked by the validation generator loss.
+GAN losses say little about sample quality: the judge's Fréchet distance (`judge=jaxdl:digits`, or a classifier
+run's `judge=RUN_DIR`) does, computed after training; checkpoints are ranked by the validation generator loss.
 """
 
 import dataclasses

@@ -13,7 +13,7 @@ from absl import logging
 
 import jaxdl.models  # noqa: F401  (registers the model families)
 import jaxdl.tasks  # noqa: F401  (registers the tasks)
-from jaxdl import args, data, optim, parallel, registry
+from jaxdl import args, data, judges, optim, parallel, registry
 from jaxdl.analysis import features
 from jaxdl.config import Config, load_flagfile
 from jaxdl.data import augment
@@ -140,10 +140,12 @@ def load_teacher(run_dir: str, dataset: Dataset) -> Callable:
   return lambda images: task.logits(state_lib.eval_params(state), state.model_state, {"image": images})
 
 
-def load_judge(run_dir: str, dataset: Dataset) -> Callable:
-  """images -> (eval-mode logits, penultimate features) of the classifier run in `run_dir`, jitted (what scores
-  a generator's samples)."""
-  task, state = load_classifier(run_dir, dataset, "judge")
+def load_judge(judge: str, dataset: Dataset) -> Callable:
+  """images -> (eval-mode logits, penultimate features), jitted (what scores a generator's samples), of the shipped
+  judge `jaxdl:NAME` (jaxdl.judges) or of the classifier run in the workdir `judge`."""
+  if judge.startswith(judges.PREFIX):
+    return judges.load(judge[len(judges.PREFIX):], dataset.example_shapes["image"])
+  task, state = load_classifier(judge, dataset, "judge")
   variables = {"params": state_lib.eval_params(state), **state.model_state}
   return jax.jit(lambda images: features.penultimate(task.model, variables, images, train=False))
 
