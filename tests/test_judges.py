@@ -8,6 +8,7 @@ import pytest
 
 from jaxdl import data, judges
 from jaxdl.errors import UsageError
+from jaxdl.train import setup
 
 
 def test_the_digits_judge_reads_the_test_digits_and_is_the_file_its_description_names():
@@ -16,7 +17,7 @@ def test_the_digits_judge_reads_the_test_digits_and_is_the_file_its_description_
   assert hashlib.sha256(open(weights, "rb").read()).hexdigest() == about["sha256"]
   dataset = data.load(about["data"], about["data_args"], 0)
   test = dataset.splits["test"].read(np.arange(len(dataset.splits["test"])))
-  logits, features = judges.load("digits", dataset.example_shapes["image"])(test["image"])
+  logits, features = setup.load_judge(f"{judges.PREFIX}digits", dataset)(test["image"])
   assert features.shape == (len(test["label"]), 64)  # the penultimate width FD is computed in
   assert np.mean(np.asarray(logits).argmax(-1) == test["label"]) >= 0.98
 

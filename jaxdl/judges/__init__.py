@@ -13,14 +13,12 @@ judge=jaxdl:NAME` scores with the shipped judge NAME; `judge=RUN_DIR` with a cla
 
 import json
 import os
-from collections.abc import Callable
-
+import flax.linen as nn
 import jax
 from flax import serialization
 
 import jaxdl.models  # noqa: F401  (registers the model families)
 from jaxdl import args, registry
-from jaxdl.analysis import features
 from jaxdl.errors import UsageError
 
 PREFIX = "jaxdl:"  # --task_args judge=jaxdl:NAME names a shipped judge
@@ -36,9 +34,9 @@ def paths(name: str) -> tuple[str, str]:
   return os.path.join(DIRECTORY, f"{name}.msgpack"), os.path.join(DIRECTORY, f"{name}.json")
 
 
-def load(name: str, image_shape: tuple[int, ...]) -> Callable:
-  """images -> (eval-mode logits, penultimate features) of the shipped judge `name`, jitted; `image_shape` is the
-  (H, W, C) of the images it will score, which must be the judge's."""
+def load(name: str, image_shape: tuple[int, ...]) -> tuple[nn.Module, dict]:
+  """(model, variables) of the shipped judge `name`; `image_shape` is the (H, W, C) of the images it will score,
+  which must be the judge's."""
   if name not in names():
     raise UsageError(f"--task_args judge={PREFIX}{name}: no such shipped judge; shipped: {', '.join(names())}")
   weights, description = paths(name)
@@ -50,5 +48,4 @@ def load(name: str, image_shape: tuple[int, ...]) -> Callable:
   cls = registry.models.get(about["model"])
   model = cls(num_classes=about["num_classes"], **args.parse(about["model_args"], cls, "model_args"))
   with open(weights, "rb") as f:
-    variables = jax.tree.map(jax.numpy.asarray, serialization.msgpack_restore(f.read()))
-  return jax.jit(lambda images: features.penultimate(model, variables, images, train=False))
+    return model, jax.tree.map(jax.numpy.asarray, serialization.msgpack_restore(f.read()))

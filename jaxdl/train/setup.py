@@ -144,10 +144,11 @@ def load_judge(judge: str, dataset: Dataset) -> Callable:
   """images -> (eval-mode logits, penultimate features), jitted (what scores a generator's samples), of the shipped
   judge `jaxdl:NAME` (jaxdl.judges) or of the classifier run in the workdir `judge`."""
   if judge.startswith(judges.PREFIX):
-    return judges.load(judge[len(judges.PREFIX):], dataset.example_shapes["image"])
-  task, state = load_classifier(judge, dataset, "judge")
-  variables = {"params": state_lib.eval_params(state), **state.model_state}
-  return jax.jit(lambda images: features.penultimate(task.model, variables, images, train=False))
+    model, variables = judges.load(judge[len(judges.PREFIX):], dataset.example_shapes["image"])
+  else:
+    task, state = load_classifier(judge, dataset, "judge")
+    model, variables = task.model, {"params": state_lib.eval_params(state), **state.model_state}
+  return jax.jit(lambda images: features.penultimate(model, variables, images, train=False))
 
 
 def load_guide(run_dir: str, dataset: Dataset, schedule) -> Callable:
