@@ -32,8 +32,12 @@ run: $(VENV)/.installed
 PYTEST := $(PY) -m pytest -q --capture=sys --durations=15
 ONE_DEVICE := $(PYTEST) -n 2 --dist loadgroup --max-worker-restart=0
 EIGHT_DEVICES := JAXDL_TEST_DEVICES=8 $(PYTEST)
+# $(1): pytest's options for both; $(2), if given: a path prefix for each process's JUnit XML report, where the
+# figures the slow tests record (record_property: accuracies, distances, losses) and every test's time are kept.
 define both
-	@start=$$(date +%s); $(ONE_DEVICE) $(1); one=$$?; $(EIGHT_DEVICES) $(1); eight=$$?; \
+	@start=$$(date +%s); \
+	$(ONE_DEVICE) $(1) $(if $(2),--junitxml=$(2)-one-device.xml); one=$$?; \
+	$(EIGHT_DEVICES) $(1) $(if $(2),--junitxml=$(2)-8-devices.xml); eight=$$?; \
 	echo "make $@: $$(( $$(date +%s) - start )) s of pytest in all (one device: exit $$one; 8 devices: exit $$eight)"; \
 	exit $$(( one ? one : eight ))
 endef
@@ -42,7 +46,7 @@ test: $(VENV)/.installed-test
 	$(call both,)
 
 test-all: $(VENV)/.installed-test
-	$(call both,-m "")
+	$(call both,-m "",runs/test-all)
 
 bench: $(VENV)/.installed
 	$(PY) bench/loop_overhead.py

@@ -72,12 +72,14 @@ _LEFT = pytest.StashKey[int]()  # tests of the other kind, which the other proce
 
 
 def pytest_collection_modifyitems(config, items):
-  """Keeps the tests of this process's kind: `parallel` ones with 8 devices, the others with one."""
+  """Keeps the tests of this process's kind: `parallel` ones with 8 devices, the others with one; `slow` ones first
+  (`make test-all`), so that the longest runs start early and the short tests fill the workers' ends."""
   wanted = DEVICES == PARALLEL_DEVICES
   left = [item for item in items if (item.get_closest_marker("parallel") is not None) != wanted]
   if left:
     config.hook.pytest_deselected(items=left)
     items[:] = [item for item in items if (item.get_closest_marker("parallel") is not None) == wanted]
+  items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: the file order otherwise
   config.stash[_LEFT] = len(left)
 
 
