@@ -8,7 +8,7 @@ from absl import app, flags, logging
 from jaxdl import flags as jaxdl_flags
 from jaxdl import runtime
 from jaxdl.errors import UsageError
-from jaxdl.modes import MODES
+from jaxdl.modes import MODES, check_needs
 from jaxdl.train import loop
 
 FLAGS = flags.FLAGS
@@ -35,6 +35,7 @@ def main(argv: list[str]) -> None:
     runtime.set_deterministic()
   runtime.initialize_distributed(FLAGS.coordinator, FLAGS.num_processes, FLAGS.process_id, FLAGS.heartbeat_timeout)
   mode = MODES[config.mode]
+  check_needs(config.mode, config.task)
   if mode.needs_workdir and not FLAGS.workdir:
     raise UsageError("--workdir is required: the directory for checkpoints, metrics and plots")
   result = mode.run(config, FLAGS.workdir)

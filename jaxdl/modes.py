@@ -42,8 +42,6 @@ def sample(config: Config, workdir: str, count: int = 8) -> str:
   dataclass its signature names is filled from the flags of the same names (--prompt, --temperature, ...).
   Conditional tasks decode from the first `count` test examples; images come back as plots/samples.png."""
   task_cls = registry.tasks.get(config.task)
-  if not issubclass(task_cls, contract.Sampler):
-    raise UsageError(f"--mode=sample: task {config.task!r} does not generate samples")
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
   options_cls = inspect.signature(task_cls.sample_fn).parameters["options"].default.__class__
@@ -61,8 +59,6 @@ def quality(config: Config, workdir: str) -> str:
   """The metrics a task computes once after training (`final_metrics`: sample quality under
   --task_args judge=jaxdl:NAME or RUN_DIR), for the best checkpoint under this command's task settings: e.g. one trained
   diffusion model scored with DDPM and then with DDIM."""
-  if not issubclass(registry.tasks.get(config.task), contract.FinalMetrics):
-    raise UsageError(f"--mode=quality: task {config.task!r} has no metrics beyond its evaluation (--mode=eval)")
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
   metrics = setup.task.final_metrics(state_lib.eval_params(state), state.model_state, setup.dataset,
@@ -77,8 +73,6 @@ def quality(config: Config, workdir: str) -> str:
 def attention_maps(config: Config, workdir: str, count: int = 4) -> str:
   """A PNG of what the best checkpoint attends to on the first `count` test examples (tasks with
   `attention_maps(params, model_state, batch, workdir) -> contract.AttentionMaps`)."""
-  if not hasattr(registry.tasks.get(config.task), "attention_maps"):
-    raise UsageError(f"--mode=attention_maps: task {config.task!r} has no attention to draw")
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
   split, examples = setup.dataset.first_examples(count)
@@ -147,27 +141,57 @@ def scaling(config: Config, workdir: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Mode:
+  """`run(config, workdir)` -> the text to print; `needs`: the task abilities (jaxdl.tasks.contract Protocols
+  with methods only) it reads beyond `Task`, checked by `check_needs` before it runs."""
+
   run: Callable[..., str]
   help: str
   needs_workdir: bool = True
+  needs: tuple[type, ...] = ()
 
+
+# What a task that lacks an ability is, in the error line.
+LACKING = {
+    contract.Sampler: "does not generate samples",
+    contract.FinalMetrics: "has no metrics beyond its evaluation (--mode=eval)",
+    contract.DrawsAttention: "has no attention to draw",
+    contract.Ensembles: "has no way to combine its runs' predictions",
+    contract.Classifier: "is not an image classifier (this mode reads one's run)",
+}
 
 MODES = {
     "train": Mode(train, "train (resumes if the workdir has checkpoints)"),
     "eval": Mode(evaluate, "evaluate the latest checkpoint"),
-    "sample": Mode(sample, "draw samples from the best checkpoint (tasks that generate)"),
+    "sample": Mode(sample, "draw samples from the best checkpoint (tasks that generate)", needs=(contract.Sampler,)),
     "summary": Mode(summarize, "per-layer table of the model", needs_workdir=False),
-    "quality": Mode(quality, "score the best checkpoint's samples (--task_args judge=jaxdl:NAME or RUN_DIR)"),
-    "attention_maps": Mode(attention_maps, "a PNG of the best checkpoint's attention on a few test examples"),
+    "quality": Mode(quality, "score the best checkpoint's samples (--task_args judge=jaxdl:NAME or RUN_DIR)",
+                    needs=(contract.FinalMetrics,)),
+    "attention_maps": Mode(attention_maps, "a PNG of the best checkpoint's attention on a few test examples",
+                           needs=(contract.DrawsAttention,)),
     "augment_preview": Mode(augment_preview, "a PNG grid of augmented training samples"),
-    "ensemble": Mode(ensemble_eval, "average the predictions of several checkpoints (--ensemble)"),
+    "ensemble": Mode(ensemble_eval, "average the predictions of several checkpoints (--ensemble)",
+                     needs=(contract.Ensembles,)),
     "scaling": Mode(scaling, "train one run per --scaling size and fit the power law L(N)"),
     "lr_find": Mode(lr_find.lr_find, "the LR range test: loss against an exponentially growing rate, a suggested lr"),
-    "knn_eval": Mode(probes.knn_eval, "k-nearest-neighbour test accuracy of a classifier's penultimate features"),
-    "hessian": Mode(probes.hessian, "extreme Hessian eigenvalues of a classifier's loss at its best checkpoint"),
-    "attack": Mode(probes.attack, "a classifier's test accuracy under FGSM and PGD against epsilon"),
+    "knn_eval": Mode(probes.knn_eval, "k-nearest-neighbour test accuracy of a classifier's penultimate features",
+                     needs=(contract.Classifier,)),
+    "hessian": Mode(probes.hessian, "extreme Hessian eigenvalues of a classifier's loss at its best checkpoint",
+                    needs=(contract.Classifier,)),
+    "attack": Mode(probes.attack, "a classifier's test accuracy under FGSM and PGD against epsilon",
+                   needs=(contract.Classifier,)),
     "perceptron": Mode(classic.perceptron, "Rosenblatt's perceptron on two classes: its updates against the bound"),
     "knn": Mode(classic.knn, "k nearest neighbours on the pixels, k and distance by cross-validation"),
     "least_squares": Mode(classic.least_squares, "the closed-form linear classifier and its class templates"),
-    "explain": Mode(probes.explain, "a PNG of what a classifier looks at (--method, --layer)"),
+    "explain": Mode(probes.explain, "a PNG of what a classifier looks at (--method, --layer)",
+                    needs=(contract.Classifier,)),
 }
+
+
+def check_needs(name: str, task: str) -> None:
+  """One line naming the mode, the task and the ability it lacks, before anything is built or read."""
+  task_cls = registry.tasks.get(task)
+  for need in MODES[name].needs:
+    if not issubclass(task_cls, need):
+      members = [m for m in vars(need) if not m.startswith("_") and not hasattr(task_cls, m)]
+      raise UsageError(f"--mode={name}: task {task!r} {LACKING[need]} (it has no {', '.join(members)}: "
+                       f"jaxdl.tasks.contract.{need.__name__})")

@@ -6,7 +6,6 @@ also splits every large parameter, and the tensor axis splits the parameters a m
 (`partition_rules`, Megatron-style), leaving the rest of the layout to XLA's sharding propagation.
 """
 
-import os
 import re
 
 import jax
@@ -19,14 +18,6 @@ from jaxdl.errors import UsageError
 
 AXES = ("data", "fsdp", "tensor")
 BATCH_AXES = ("data", "fsdp")  # the batch is split over both; fsdp also splits the parameters
-
-
-def initialize_distributed() -> None:
-  """Starts multi-host JAX when launched by SLURM (several tasks) or on a multi-host TPU VM."""
-  slurm_tasks = int(os.environ.get("SLURM_NTASKS", "1"))
-  tpu_hosts = len(os.environ.get("TPU_WORKER_HOSTNAMES", "").split(",")) if "TPU_WORKER_HOSTNAMES" in os.environ else 1
-  if slurm_tasks > 1 or tpu_hosts > 1 or "JAX_COORDINATOR_ADDRESS" in os.environ:
-    jax.distributed.initialize()  # reads the SLURM / TPU / JAX_* environment itself
 
 
 def parse_mesh(spec: str, num_devices: int) -> dict[str, int]:

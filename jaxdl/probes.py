@@ -10,7 +10,6 @@ import os
 import jax
 import numpy as np
 
-from jaxdl import registry
 from jaxdl import losses
 from jaxdl.analysis import adversarial, curvature, features, knn, saliency, synthesis
 from jaxdl.config import Config
@@ -21,10 +20,9 @@ from jaxdl.train import state as state_lib
 CHUNK = 256  # examples through the network at a time (one compiled shape)
 
 
-def _trained_classifier(config: Config, workdir: str, mode: str):
-  """(setup, eval parameters, model state, step) of the run's best checkpoint; the task must classify images."""
-  if not hasattr(registry.tasks.get(config.task), "logits"):
-    raise UsageError(f"--mode={mode} reads an image classifier's run; --task={config.task} is not one")
+def _trained_classifier(config: Config, workdir: str):
+  """(setup, eval parameters, model state, step) of the run's best checkpoint (of a `contract.Classifier` task:
+  `jaxdl.modes.check_needs`)."""
   setup, state, step = loop.restore_checkpoint(config, workdir, best=True)
   state = setup.parallel.to_global(state)
   return setup, state_lib.eval_params(state), state.model_state, step
@@ -49,7 +47,7 @@ def knn_eval(config: Config, workdir: str) -> str:
   """Classifies the test split by its k nearest training examples in the network's penultimate features, k and
   the distance chosen by 5-fold cross-validation on the training split (the evaluation self-supervised
   representations get); writes knn.json."""
-  setup, params, model_state, step = _trained_classifier(config, workdir, "knn_eval")
+  setup, params, model_state, step = _trained_classifier(config, workdir)
   variables = {"params": params, **model_state}
   embed = jax.jit(lambda x: features.penultimate(setup.task.model, variables, x, train=False)[1])
   train, test = _split(setup, "train"), _split(setup, "test")
@@ -70,7 +68,7 @@ def hessian(config: Config, workdir: str, examples: int = 512, iterations: int =
   """The Ritz values of `iterations` Lanczos steps on the Hessian of the eval-mode loss over the first
   `examples` training examples at the best checkpoint: its largest and smallest eigenvalues and their ratio
   (hessian.json, plots/hessian.png)."""
-  setup, params, model_state, step = _trained_classifier(config, workdir, "hessian")
+  setup, params, model_state, step = _trained_classifier(config, workdir)
   _, batch = setup.dataset.first_examples(examples, "train")
 
   def loss(params):
@@ -96,7 +94,7 @@ def attack(config: Config, workdir: str, count: int = 512, pgd_steps: int = 10) 
   """Accuracy on the first `count` test images perturbed by FGSM and by PGD (`pgd_steps` steps of epsilon / 4
   from a random start) at each epsilon of ATTACK_EPSILONS, in L-infinity and clipped to the split's pixel range;
   added to summary.json as "attack" and drawn in plots/attack.png."""
-  setup, params, model_state, step = _trained_classifier(config, workdir, "attack")
+  setup, params, model_state, step = _trained_classifier(config, workdir)
   _, test = setup.dataset.first_examples(count, "test")
   images, labels = test["image"], test["label"]
   low, high = float(images.min()), float(images.max())
@@ -148,7 +146,7 @@ def explain(config: Config, workdir: str, count: int = 8) -> str:
   CAM or Grad-CAM of their label's score at --layer), one image per class that the network scores highest
   (classviz), or `count` test images rebuilt from --layer's output alone (inversion). --layer defaults to the
   last layer with a spatial output (`saliency.spatial_layers`). Writes plots/explain_METHOD.png."""
-  setup, params, model_state, step = _trained_classifier(config, workdir, "explain")
+  setup, params, model_state, step = _trained_classifier(config, workdir)
   variables, model = {"params": params, **model_state}, setup.task.model
   split, examples = setup.dataset.first_examples(count)
   images, labels = examples["image"], examples["label"]

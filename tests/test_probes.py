@@ -24,7 +24,7 @@ def trained(tmp_path_factory):
   return workdir
 
 
-def test_knn_eval_hessian_and_attack_read_a_trained_classifiers_best_checkpoint(trained, tmp_path):
+def test_knn_eval_hessian_and_attack_read_a_trained_classifiers_best_checkpoint(trained):
   assert "chosen by 5-fold cross-validation on train" in modes.MODES["knn_eval"].run(CONFIG, trained)
   report = json.loads(open(f"{trained}/knn.json").read())
   assert report["k"] in KS and report["metric"] in METRICS and report["features"] == 16
@@ -43,8 +43,8 @@ def test_knn_eval_hessian_and_attack_read_a_trained_classifiers_best_checkpoint(
   assert summary["attack"]["epsilons"][0] == 0 and attacked["pgd"][0] == clean > 0.8  # epsilon 0 moves nothing
   assert attacked["fgsm"][-1] < clean and attacked["pgd"][-1] < clean and "final" in summary
   assert open(f"{trained}/plots/attack.png", "rb").read(4) == b"\x89PNG"
-  with pytest.raises(UsageError, match="reads an image classifier's run"):
-    modes.MODES["hessian"].run(Config(data="digits", model="dcgan", task="gan", steps=1), str(tmp_path / "none"))
+  with pytest.raises(UsageError, match="--mode=hessian: task 'gan' is not an image classifier"):
+    modes.check_needs("hessian", "gan")
 
 
 def test_explain_draws_each_method_and_names_a_missing_layer(trained):

@@ -6,7 +6,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt, Probability
-from jaxdl.nn.layers import Conv
+from jaxdl.nn.layers import Conv, Stem
 from jaxdl.nn.pool import adaptive_avg_pool
 from jaxdl.registry import models
 
@@ -20,7 +20,7 @@ class AlexNet(nn.Module):
   num_classes: PositiveInt = 1000
   hidden: PositiveInt = 4096
   dropout: Probability = 0.5
-  stem: str = "imagenet"
+  stem: Stem = "imagenet"
   dtype: Any = jnp.float32
 
   @nn.compact

@@ -8,7 +8,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt
-from jaxdl.nn.layers import conv, max_pool_3x3_s2
+from jaxdl.nn.layers import Stem, conv, max_pool_3x3_s2
 from jaxdl.nn.norms import batch_norm
 from jaxdl.nn.pool import global_avg_pool
 from jaxdl.registry import models
@@ -23,7 +23,7 @@ class DenseNet(nn.Module):
   init_features: PositiveInt = 64
   bn_size: PositiveInt = 4
   num_classes: PositiveInt = 1000
-  stem: str = "imagenet"
+  stem: Stem = "imagenet"
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32
 

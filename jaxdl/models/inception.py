@@ -11,7 +11,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt, Probability
-from jaxdl.nn.layers import ConvNormAct
+from jaxdl.nn.layers import ConvNormAct, Stem
 from jaxdl.nn.pool import adaptive_avg_pool, global_avg_pool
 from jaxdl.registry import models
 
@@ -61,7 +61,7 @@ class GoogLeNet(nn.Module):
   num_classes: PositiveInt = 1000
   aux_logits: bool = True
   dropout: Probability = 0.2
-  stem: str = "imagenet"
+  stem: Stem = "imagenet"
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32
 

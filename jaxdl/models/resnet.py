@@ -9,7 +9,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt, Probability
-from jaxdl.nn.layers import conv, max_pool_3x3_s2
+from jaxdl.nn.layers import Stem, conv, max_pool_3x3_s2
 from jaxdl.nn.norms import batch_norm
 from jaxdl.nn.pool import global_avg_pool
 from jaxdl.nn.regularize import DropPath
@@ -79,7 +79,7 @@ class ResNet(nn.Module):
   width: PositiveInt = 64
   groups: PositiveInt = 1
   base_width: PositiveInt = 64
-  stem: str = "imagenet"
+  stem: Stem = "imagenet"
   preact: bool = False
   drop_path: Probability = 0.0
   norm_axis_name: str | None = None

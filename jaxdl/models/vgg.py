@@ -7,7 +7,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.args import PositiveInt, Probability
-from jaxdl.nn.layers import Conv, conv_init
+from jaxdl.nn.layers import Conv, Stem, conv_init
 from jaxdl.nn.norms import batch_norm
 from jaxdl.nn.pool import adaptive_avg_pool, global_avg_pool
 from jaxdl.registry import models
@@ -27,7 +27,7 @@ class VGG(nn.Module):
   batch_norm: bool = False
   num_classes: PositiveInt = 1000
   dropout: Probability = 0.5
-  stem: str = "imagenet"
+  stem: Stem = "imagenet"
   norm_axis_name: str | None = None
   dtype: Any = jnp.float32
 

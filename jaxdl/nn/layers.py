@@ -2,13 +2,18 @@
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxdl.nn import matmul_conv
 from jaxdl.nn.norms import batch_norm
+
+# A CNN's first layers: "imagenet" downsamples 224x224 inputs early (a large strided conv, then pooling), as the
+# papers do; "small" keeps 32x32 and smaller inputs whole (one 3x3 stride-1 conv, or the model's nearest
+# equivalent), as CIFAR versions do. Unknown names are a UsageError when flags are parsed (jaxdl.args).
+Stem = Literal["imagenet", "small"]
 
 # torchvision initializes convs with Kaiming normal over fan_out (He et al., 2015).
 conv_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")

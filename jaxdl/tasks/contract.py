@@ -1,13 +1,19 @@
-"""The task contract: everything the training loop knows of a task. A new family adds a task, never a loop branch.
+"""The task contract: everything the training loop and the modes know of a task. A new family adds a task, never a
+loop branch.
 
-A task owns its losses and metrics and sees its model only through `init`/`apply`. Batches are
-dicts whose keys the task reads (`image`, `label`, `tokens`, ...). The required members are in
-`Task`; `Sampler`, `CorpusMetrics`, `Student`, `Judged`, `FinalMetrics` and `OwnsUpdate` are optional, and
-`gradients` / `optimizer` fill in their defaults.
+A task owns its losses and metrics and sees its model only through `init`/`apply`. Batches are dicts whose keys the
+task reads (`image`, `label`, `tokens`, ...). The required members are in `Task`; every other member the loop or a
+mode reads is an optional ability declared here as a Protocol, and only declared members are read:
 
-A task that carries state from one step to the next (truncated BPTT) keeps it in the model_state collection
-`carry` and sets `consecutive_batches = True`, so that the loop feeds each batch row the data that follows
-the previous step's row (`jaxdl.data.pipeline.ConsecutiveBatches`).
+- the loop: `OwnsUpdate` (its own gradients and optimizer), `CorpusMetrics`, `SamplesEachEval`, `FinalMetrics`,
+  `ConsecutiveBatches`; the setup fills in `Student`'s teacher, `Judged`'s judge and `Guided`'s classifier;
+- the modes (`jaxdl.modes.MODES` lists each mode's needs, checked before it runs): `Sampler` (sample),
+  `FinalMetrics` (quality), `DrawsAttention` (attention_maps), `Ensembles` (ensemble), `Classifier` (knn_eval,
+  hessian, attack, explain);
+- other runs read as a teacher or judge are `Classifier`s; a guiding classifier is a `NoiseAwareClassifier` on the
+  `Noised` task's schedule.
+
+`gradients` / `optimizer` fill in the defaults of `OwnsUpdate`.
 """
 
 import dataclasses
@@ -26,6 +32,7 @@ Metrics = dict[str, jax.Array]
 class Task(Protocol):
   """Required of every task registered in `jaxdl.registry.tasks`."""
 
+  model: Any  # the flax.linen module it applies (what --mode=summary tables and the probes read features of)
   train_metrics: tuple[str, ...]  # names of the scalars `loss_fn` reports; the loop sums them between log rows
   monitor: str        # the eval metric that, on the val split, picks the best checkpoint and stops early
   monitor_mode: str   # "max" or "min": which way `monitor` improves
@@ -123,6 +130,61 @@ class Guided(Protocol):
 
   classifier: str
   classifier_fn: Callable | None
+
+
+@runtime_checkable
+class Classifier(Protocol):
+  """Optional: a task whose model maps images to class scores: the probing modes read it, and a run of it can
+  teach a student, judge a generator's samples or be ensembled."""
+
+  def logits(self, params, model_state: dict, batch: Batch) -> jax.Array:
+    """Eval-mode class scores (B, C) of `batch["image"]`."""
+
+
+@runtime_checkable
+class Ensembles(Protocol):
+  """Optional: a task whose trained runs `--mode=ensemble` combines."""
+
+  def ensemble_fn(self, members: list[tuple[Any, dict]], batch: Batch) -> Metrics:
+    """Per-example metrics (B,) of the members' combined prediction; members = [(params, model_state)]."""
+
+
+@runtime_checkable
+class DrawsAttention(Protocol):
+  """Optional: a task whose model's attention `--mode=attention_maps` draws."""
+
+  def attention_maps(self, params, model_state: dict, batch: Batch, workdir: str) -> AttentionMaps:
+    """What the model attends to on `batch` (`workdir` holds the run's artifacts, e.g. symbols.json)."""
+
+
+@runtime_checkable
+class Noised(Protocol):
+  """Optional: a task that learns on images noised by a diffusion schedule (`jaxdl.diffusion.Schedule`); a guiding
+  classifier must have learned on its guided model's schedule."""
+
+  schedule: str  # the schedule's name (linear | cosine)
+  steps: int     # its number of noise steps
+
+  @property
+  def noise_schedule(self):
+    """The schedule named by the task's `schedule` and `steps` settings."""
+
+
+@runtime_checkable
+class NoiseAwareClassifier(Noised, Protocol):
+  """Optional: a classifier of noised images, whose gradient guides a diffusion sampler (classifier guidance)."""
+
+  def log_prob(self, params, x_t: jax.Array, t: jax.Array, labels: jax.Array) -> jax.Array:
+    """log p(labels | x_t, t) per example (B,)."""
+
+
+@runtime_checkable
+class ConsecutiveBatches(Protocol):
+  """Optional: a task that carries state from one step to the next (truncated BPTT) keeps it in the model_state
+  collection `carry` and sets `consecutive_batches = True`, so that the loop feeds each batch row the data that
+  follows the previous step's row (`jaxdl.data.pipeline.ConsecutiveBatches`)."""
+
+  consecutive_batches: bool
 
 
 @runtime_checkable

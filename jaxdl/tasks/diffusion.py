@@ -21,7 +21,7 @@ from jaxdl import diffusion
 from jaxdl.args import NonNegativeFloat, PositiveInt, Probability, UnitInterval
 from jaxdl.errors import UsageError
 from jaxdl.registry import tasks
-from jaxdl.tasks import judging
+from jaxdl.tasks import judging, noising
 from jaxdl.tasks.contract import Samples
 
 _SAMPLERS = ("ddpm", "ddim")
@@ -34,7 +34,7 @@ class SampleOptions:
 
 @tasks.register("diffusion")
 @dataclasses.dataclass(frozen=True)
-class Diffusion:
+class Diffusion(noising.NoiseSettings, judging.JudgeSettings):
   """`schedule` linear|cosine over `steps` noise steps; the denoiser predicts the noise (`prediction` eps) or
   Salimans & Ho's v (`prediction` v). `conditional`: the denoiser sees the label, dropped to "no
   label" with probability `label_dropout` in training so that one network is both models classifier-free guidance
@@ -46,8 +46,6 @@ class Diffusion:
 
   model: nn.Module
   num_classes: int
-  schedule: str = "linear"
-  steps: PositiveInt = 1000
   conditional: bool = False
   label_dropout: Probability = 0.1
   prediction: str = "eps"
@@ -59,10 +57,6 @@ class Diffusion:
   classifier: str = ""  # a --task=noisy_classify run whose gradient guides sampling
   classifier_scale: NonNegativeFloat = 1.0
   samples: PositiveInt = 20
-  judge: str = ""  # what scores samples after training: jaxdl:NAME (a shipped judge) or a classifier run
-  quality_samples: PositiveInt = 1000
-  quality_draws: PositiveInt = 1  # independent draws of quality_samples whose distances are averaged
-  judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
   classifier_fn: Callable | None = None  # (x_t, t, labels) -> log p(labels | x_t); set from `classifier`
 
   train_metrics = ("loss",)
@@ -70,7 +64,7 @@ class Diffusion:
   monitor_mode = "min"
 
   def __post_init__(self):
-    diffusion.named_schedule(self.schedule, self.steps)  # a bad name fails here, before training
+    super().__post_init__()
     if self.prediction not in diffusion.PREDICTIONS:
       raise UsageError(f"--task_args prediction={self.prediction!r}; choose one of: {', '.join(diffusion.PREDICTIONS)}")
     if self.sampler not in _SAMPLERS:
@@ -87,10 +81,6 @@ class Diffusion:
   def labelled(self) -> bool:
     """Whether samples are drawn for given labels (a conditional model, or a guiding classifier)."""
     return self.conditional or bool(self.classifier)
-
-  @property
-  def noise_schedule(self) -> diffusion.Schedule:
-    return diffusion.named_schedule(self.schedule, self.steps)
 
   def init(self, rng, batch) -> dict[str, Any]:
     params_rng, dropout_rng = jax.random.split(rng)

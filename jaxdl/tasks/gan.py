@@ -11,7 +11,6 @@ run's `judge=RUN_DIR`) does, computed after training; checkpoints are ranked by 
 
 import dataclasses
 import math
-from collections.abc import Callable
 from typing import Any
 
 import flax.linen as nn
@@ -51,7 +50,7 @@ def generator_loss(fake_logits, kind: str):
 
 @tasks.register("gan")
 @dataclasses.dataclass(frozen=True)
-class GAN:
+class GAN(judging.JudgeSettings):
   """`loss` non_saturating|minimax for the generator; `conditional` (CGAN); `smoothing`: one-sided label smoothing of
   the discriminator's real targets; `r1`: weight gamma of the R1 penalty; `samples` per grid (--mode=sample, and
   plots/samples/ at every evaluation while `samples_each_eval`); `judge` / `quality_samples` / `quality_draws` as
@@ -65,10 +64,6 @@ class GAN:
   r1: NonNegativeFloat = 0.0
   samples: PositiveInt = 40
   samples_each_eval: bool = True
-  judge: str = ""
-  quality_samples: PositiveInt = 1000
-  quality_draws: PositiveInt = 1  # independent draws of quality_samples whose distances are averaged
-  judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
 
   train_metrics = ("loss", "generator_loss", "d_real", "d_fake")
   monitor = "generator_loss"

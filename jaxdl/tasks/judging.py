@@ -6,6 +6,7 @@ One draw's distance is noisy: on the 8x8 digits (512 judge features, 359 test im
 DDIM samples from one model scored 7.7 to 13.7. `draws` > 1 reports the mean over independent draws and their
 standard deviation, so two samplers can be compared by more than one draw each."""
 
+import dataclasses
 from collections.abc import Callable
 
 import jax
@@ -13,8 +14,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdl.analysis.frechet import frechet_distance
+from jaxdl.args import PositiveInt
 
 CHUNK = 250  # samples drawn and judged at a time
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JudgeSettings:
+  """A generative task's `contract.Judged` fields: `judge` (jaxdl:NAME, a shipped judge, or a classifier run's
+  workdir) scores `quality_samples` samples after training, averaged over `quality_draws` independent draws."""
+
+  judge: str = ""
+  quality_samples: PositiveInt = 1000
+  quality_draws: PositiveInt = 1
+  judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
 
 
 def judge_samples(judge_fn: Callable, generate: Callable, count: int, dataset, rng, labels=None,

@@ -15,30 +15,21 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl import diffusion, losses
-from jaxdl.args import PositiveInt
 from jaxdl.registry import tasks
+from jaxdl.tasks import noising
 
 
 @tasks.register("noisy_classify")
 @dataclasses.dataclass(frozen=True)
-class NoisyClassify:
+class NoisyClassify(noising.NoiseSettings):
   """`schedule` / `steps`: the noise of the diffusion runs it will guide (they must match, and are checked)."""
 
   model: nn.Module
   num_classes: int
-  schedule: str = "linear"
-  steps: PositiveInt = 1000
 
   train_metrics = ("loss", "accuracy")
   monitor = "accuracy"  # over all noise levels, most of which leave little to see
   monitor_mode = "max"
-
-  def __post_init__(self):
-    diffusion.named_schedule(self.schedule, self.steps)  # a bad name fails here, before training
-
-  @property
-  def noise_schedule(self) -> diffusion.Schedule:
-    return diffusion.named_schedule(self.schedule, self.steps)
 
   def init(self, rng, batch) -> dict[str, Any]:
     params_rng, dropout_rng = jax.random.split(rng)

@@ -12,7 +12,6 @@ With `judge`, `quality_samples` prior samples are scored after training, average
 """
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 import flax.linen as nn
@@ -40,17 +39,13 @@ def reparameterize(rng, mean, log_variance):
 
 @tasks.register("vae")
 @dataclasses.dataclass(frozen=True)
-class VAE:
+class VAE(judging.JudgeSettings):
   """`beta` weighs the KL term (1: the ELBO)."""
 
   model: nn.Module
   num_classes: int
   beta: NonNegativeFloat = 1.0
   samples: PositiveInt = 32
-  judge: str = ""
-  quality_samples: PositiveInt = 1000
-  quality_draws: PositiveInt = 1  # independent draws of quality_samples whose distances are averaged
-  judge_fn: Callable | None = None  # images -> (logits, features); set by jaxdl.train.setup from `judge`
 
   train_metrics = ("loss", "reconstruction", "kl")
   monitor = "loss"  # the validation negative ELBO (per pixel) picks the best checkpoint

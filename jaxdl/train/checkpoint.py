@@ -11,6 +11,7 @@ import glob
 import hashlib
 import json
 import os
+from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
@@ -230,3 +231,19 @@ class Checkpoints:
 def _first_line(e: Exception) -> str:
   text = str(e).strip()
   return text.splitlines()[0][:200] if text else type(e).__name__
+
+
+def read(run_dir: str, abstract_state, monitor: str, monitor_mode: str, step: int | None = None,
+         best: bool = False) -> tuple[Any, int]:
+  """(state, step) of one checkpoint of the run in `run_dir`, opened read-only (evaluation, sampling, a teacher, a
+  judge, an ensemble member): `step`, else with `best` the one the run's validation `monitor` ranked best, else the
+  latest."""
+  ckpt = Checkpoints(os.path.join(run_dir, "checkpoints"), 1, monitor, monitor_mode, create=False)
+  try:
+    if step is None:
+      step = (best and ckpt.best_step()) or ckpt.latest_step()
+    elif step not in ckpt.all_steps():
+      raise UsageError(f"no checkpoint {step} in {ckpt.directory}; it keeps {ckpt.all_steps()}")
+    return ckpt.restore(step, abstract_state)[0], step
+  finally:
+    ckpt.close()

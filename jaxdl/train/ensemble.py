@@ -5,14 +5,12 @@ import json
 import os
 
 import jax
-import jax.numpy as jnp
 
 from jaxdl.config import Config
-from jaxdl.data import pipeline
 from jaxdl.errors import UsageError
 from jaxdl.train import state as state_lib
-from jaxdl.train.checkpoint import Checkpoints, step_dirs
-from jaxdl.train.loop import evaluate, restore_target
+from jaxdl.train import checkpoint
+from jaxdl.train.loop import evaluate, restore_target, split_means
 from jaxdl.train.setup import build
 from jaxdl.train.step import make_eval_step, masked_sums
 
@@ -25,7 +23,7 @@ def members_of(spec: str, workdir: str) -> list[tuple[str, int | None]]:
       path, _, step = item.partition(":")
       out.append((path, int(step) if step else None))
     return out
-  steps = sorted(step_dirs(os.path.join(workdir, "checkpoints")))
+  steps = sorted(checkpoint.step_dirs(os.path.join(workdir, "checkpoints")))
   if len(steps) < 2:
     raise UsageError(f"--mode=ensemble: {workdir} keeps {len(steps)} checkpoint(s); a snapshot ensemble needs at "
                      "least 2 (train with --schedule=cyclic_cosine, --checkpoint_every=steps/cycles and "
@@ -40,24 +38,16 @@ def evaluate_ensemble(config: Config, workdir: str, spec: str = "") -> dict:
   members, report = [], {"members": []}
   eval_step = setup.parallel.compile_eval_step(make_eval_step(setup.task, setup.parallel.axis_name))
   for path, step in members_of(spec, workdir):
-    ckpt = Checkpoints(os.path.join(path, "checkpoints"), 1, "unused", "max", create=False)
-    try:
-      step = ckpt.latest_step() if step is None else step
-      if step is None or step not in ckpt.all_steps():
-        raise UsageError(f"--ensemble: no checkpoint {step if step is not None else ''} in {ckpt.directory}")
-      restored = setup.parallel.put_state(ckpt.restore(step, abstract)[0])
-    finally:
-      ckpt.close()
+    restored, step = checkpoint.read(path, abstract, f"val_{setup.task.monitor}", setup.task.monitor_mode, step)
+    restored = setup.parallel.put_state(restored)
     members.append((state_lib.eval_params(restored), restored.model_state))
     report["members"].append({"workdir": path, "step": step,
                               **evaluate(setup, eval_step, restored, config.batch_size)})
   ensemble_step = jax.jit(lambda members, batch: masked_sums(setup.task.ensemble_fn(members, batch), batch))
+  members = jax.device_get(members)
   for split in setup.dataset.eval_splits:
-    totals = None
-    for batch in pipeline.eval_batches(setup.dataset.splits[split], config.batch_size):
-      sums = ensemble_step(jax.device_get(members), batch)
-      totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
-    report.update({f"ensemble_{split}_{k}": float(v / totals["count"]) for k, v in totals.items() if k != "count"})
+    means = split_means(setup.dataset.splits[split], config.batch_size, lambda batch: ensemble_step(members, batch))
+    report.update({f"ensemble_{split}_{k}": v for k, v in means.items()})
   with open(os.path.join(workdir, "ensemble.json"), "w") as f:
     json.dump(report, f, indent=2)
   return report

@@ -22,7 +22,7 @@ from jaxdl.errors import UsageError
 from jaxdl.nn import matmul_conv
 from jaxdl.tasks import contract
 from jaxdl.train import state as state_lib
-from jaxdl.train.checkpoint import Checkpoints
+from jaxdl.train import checkpoint
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 
@@ -95,17 +95,18 @@ def build_transformation(config: Config, task) -> optax.GradientTransformation:
   return optim.averaged(tx, config.ema_decay) if config.ema_decay else tx
 
 
-def classifier_run(run_dir: str, dataset: Dataset, role: str, needs: str = "logits") -> tuple[Config, Any]:
+def classifier_run(run_dir: str, dataset: Dataset, role: str, needs: type = contract.Classifier) -> tuple[Config, Any]:
   """(config, task) of the jaxdl classifier run in `run_dir`, rebuilt from its flags.txt, checking what can be
   checked before reading a checkpoint: `role` (teacher, judge, classifier) names the --task_args key in errors,
-  `needs` the method its task must have; the run must have learned from images of this dataset's shape."""
+  `needs` the contract Protocol its task must follow; the run must have learned from images of this dataset's shape."""
   path = os.path.join(run_dir, "flags.txt")
   if not os.path.isfile(path):
     raise UsageError(f"--task_args {role}={run_dir}: no jaxdl run there (no flags.txt); train the {role} first")
   config = load_flagfile(path)
   task = build_task(config, dataset.num_classes)
-  if not hasattr(task, needs):
-    raise UsageError(f"--task_args {role}={run_dir}: its task {config.task!r} is not a classifier with `{needs}`")
+  if not isinstance(task, needs):
+    raise UsageError(f"--task_args {role}={run_dir}: its task {config.task!r} is no "
+                     f"jaxdl.tasks.contract.{needs.__name__}")
   taught = data.load(config.data, config.data_args, config.seed).example_shapes.get("image")
   if taught != dataset.example_shapes.get("image"):
     raise UsageError(f"--task_args {role}={run_dir} learned from {taught} images (--data={config.data} "
@@ -119,16 +120,10 @@ def restore_classifier(run_dir: str, config: Config, task, dataset: Dataset):
   sample = dataset.splits["train"].read(np.arange(1))
   create = lambda rng: state_lib.create(task, build_transformation(config, task), rng, sample)  # noqa: E731
   abstract = parallel.abstract_on_device(jax.devices()[0], create, jax.random.PRNGKey(0))
-  ckpt = Checkpoints(os.path.join(run_dir, "checkpoints"), config.keep_checkpoints, f"val_{task.monitor}",
-                     task.monitor_mode, create=False)
-  try:
-    state, _ = ckpt.restore(ckpt.best_step() or ckpt.latest_step(), abstract)
-  finally:
-    ckpt.close()
-  return state
+  return checkpoint.read(run_dir, abstract, f"val_{task.monitor}", task.monitor_mode, best=True)[0]
 
 
-def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: str = "logits"):
+def load_classifier(run_dir: str, dataset: Dataset, role: str, needs: type = contract.Classifier):
   """(task, state) of the classifier run in `run_dir` (`classifier_run`, then `restore_classifier`)."""
   config, task = classifier_run(run_dir, dataset, role, needs)
   return task, restore_classifier(run_dir, config, task, dataset)
@@ -154,7 +149,7 @@ def load_judge(judge: str, dataset: Dataset) -> Callable:
 def load_guide(run_dir: str, dataset: Dataset, schedule) -> Callable:
   """(x_t, t, labels) -> log p(labels | x_t, t) of the noise-aware classifier run in `run_dir` (classifier
   guidance), which must have learned on the noise of `schedule` (a `jaxdl.diffusion.Schedule`)."""
-  config, task = classifier_run(run_dir, dataset, "classifier", needs="log_prob")
+  config, task = classifier_run(run_dir, dataset, "classifier", needs=contract.NoiseAwareClassifier)
   learned = task.noise_schedule
   if learned.steps != schedule.steps or not np.allclose(learned.alpha_bars, schedule.alpha_bars):
     raise UsageError(f"--task_args classifier={run_dir} learned on another noise schedule ({task.schedule}, "
@@ -201,7 +196,7 @@ def build(config: Config) -> Setup:
     task = dataclasses.replace(task, judge_fn=load_judge(task.judge, dataset))
   if isinstance(task, contract.Guided) and task.classifier and task.classifier_fn is None:
     task = dataclasses.replace(task, classifier_fn=load_guide(task.classifier, dataset, task.noise_schedule))
-  if getattr(task, "consecutive_batches", False):
+  if isinstance(task, contract.ConsecutiveBatches) and task.consecutive_batches:
     _check_consecutive(config, dataset)
   return Setup(dataset=dataset, task=task, tx=build_transformation(config, task), parallel=strategy,
                augment=augment.parse(config.augment, dataset.num_classes))

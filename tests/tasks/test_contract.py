@@ -81,6 +81,7 @@ def test_every_registered_task_follows_the_contract():
 def test_a_task_missing_a_member_is_named():
   @dataclasses.dataclass(frozen=True)
   class NoEval:
+    model = None
     train_metrics = ("loss",)
     monitor, monitor_mode = "loss", "min"
 

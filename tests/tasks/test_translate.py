@@ -131,4 +131,4 @@ def test_attention_maps_and_sample_modes_read_the_best_checkpoint(tmp_path):
     assert line.startswith(" ".join(str(t - FIRST_SYMBOL) for t in source[:n]) + " -> ")
     assert line.endswith(f"(target: {' '.join(str(t - FIRST_SYMBOL) for t in _symbols(target))})")
   with pytest.raises(UsageError, match="task 'masked_lm' has no attention to draw"):
-    modes.attention_maps(Config(task="masked_lm"), str(tmp_path))
+    modes.check_needs("attention_maps", "masked_lm")
