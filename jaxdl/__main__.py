@@ -1,5 +1,5 @@
 """`python -m jaxdl` is the `jaxdl` command."""
 
-from jaxdl.main import run
+from jaxdl.cli.main import run
 
 run()

@@ -11,7 +11,7 @@ import sys
 
 from absl import flags, logging
 
-from jaxdl import main
+from jaxdl.cli import main
 
 
 def run_one(argv: list[str]) -> dict:

@@ -85,7 +85,7 @@ def _declared(typ) -> bool:
 
 def test_every_numeric_setting_declares_its_range():
   """Every numeric --model_args/--task_args/--data_args/--optim_args/--schedule_args key and --augment value."""
-  import jaxdl.flags  # noqa: F401  (registers everything)
+  import jaxdl.cli.flags  # noqa: F401  (registers everything)
   from jaxdl import registry
   from jaxdl.data import augment
   targets = {f"{reg.kind} {name}": reg.get(name) for reg in (registry.models, registry.tasks, registry.datasets,

@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from jaxdl import classic, data, modes
+from jaxdl import data, modes
+from jaxdl.modes import classic
 from jaxdl.config import Config, load_flagfile
 from jaxdl.errors import UsageError
 from tests.conftest import REPO

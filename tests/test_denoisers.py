@@ -70,7 +70,7 @@ def test_summary_tables_a_denoiser_through_its_task():
   """--mode=summary initializes through the task, which gives a denoiser its step and label besides the image."""
   config = Config(data="digits", data_args="image_size=8", model="dit", model_args="width=16,depth=1,num_heads=2",
                   task="diffusion", task_args="conditional=true")
-  table = modes.summarize(config, "")
+  table = modes.MODES["summary"].run(config, "")
   model = dit.DiT(width=16, depth=1, num_heads=2, num_classes=10)
   shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 1)), jnp.zeros((1,), jnp.int32),
                           jnp.zeros((1,), jnp.int32))

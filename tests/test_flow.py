@@ -68,4 +68,4 @@ def test_a_small_flow_trains_on_the_dequantized_digits_and_samples(tmp_path):
   assert np.isclose(final["val_bits_per_dim"], final["val_loss"] / np.log(2), rtol=1e-5)
   rows = [line for line in (tmp_path / "metrics.jsonl").read_text().splitlines() if '"init"' in line]
   assert final["val_loss"] < float(rows[0].split('"loss": ')[1].split(",")[0])  # lower than at the start
-  assert "8 samples: N(0, I) through the inverse flow" in modes.sample(config, str(tmp_path))
+  assert "8 samples: N(0, I) through the inverse flow" in modes.MODES["sample"].run(config, str(tmp_path))

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdl import lr_find, modes, optim
+from jaxdl import modes, optim
+from jaxdl.modes import lr_find
 from jaxdl.config import Config, load_flagfile
 from jaxdl.train.setup import build_optimizer, effective_lr
 from tests.conftest import REPO

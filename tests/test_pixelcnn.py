@@ -57,5 +57,5 @@ def test_pixelcnn_trains_through_the_loop_in_bits_per_dim_and_samples_a_grid(tmp
   final = loop.train_and_evaluate(config, str(tmp_path))["final"]
   assert final["val_bits_per_dim"] < 1.0  # below 1 bit: better than a fair coin per pixel
   assert np.isclose(final["val_bits_per_dim"], final["val_loss"] / np.log(2), rtol=1e-5)
-  assert "8 samples drawn pixel by pixel" in modes.sample(config, str(tmp_path))
+  assert "8 samples drawn pixel by pixel" in modes.MODES["sample"].run(config, str(tmp_path))
   assert (tmp_path / "plots" / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

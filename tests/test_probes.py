@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from jaxdl import modes, probes
+from jaxdl import modes
+from jaxdl.modes import probes
 from jaxdl.analysis.knn import KS, METRICS
 from jaxdl.config import Config
 from jaxdl.errors import UsageError

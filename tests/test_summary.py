@@ -3,13 +3,13 @@
 import jax
 import jax.numpy as jnp
 
-from jaxdl.analysis import summary
+from jaxdl.analysis import layer_table
 from jaxdl.models import alexnet, resnet
 from jaxdl.nn.conv import conv_macs, conv_output_size
 
 
 def test_alexnet_rows_match_the_conv_arithmetic():
-  rows = summary.layers(alexnet.AlexNet(), (224, 224, 3))
+  rows = layer_table.layers(alexnet.AlexNet(), (224, 224, 3))
   conv1 = rows[0]
   side = conv_output_size(224, 11, 4, 2)
   assert conv1.output_shape == (side, side, 64) and conv1.params == 23_296
@@ -20,9 +20,9 @@ def test_alexnet_rows_match_the_conv_arithmetic():
 
 def test_layer_params_add_up_for_a_resnet():
   model = resnet.ResNet18(num_classes=10, stem="small")
-  rows = summary.layers(model, (32, 32, 3))
+  rows = layer_table.layers(model, (32, 32, 3))
   params = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3)))["params"]
   assert sum(r.params for r in rows) == sum(x.size for x in jax.tree.leaves(params))
   assert any(r.path.startswith("BasicBlock_7/") for r in rows)
-  text = summary.format_table(rows, 11_173_962)
+  text = layer_table.format_table(rows, 11_173_962)
   assert text.splitlines()[-1].split()[:2] == ["total", "11,173,962"]

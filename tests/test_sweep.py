@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from jaxdl import sweep
+from jaxdl.cli import sweep
 from jaxdl.errors import UsageError
 from tests.conftest import REPO
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdl.analysis import rollout, summary
+from jaxdl.analysis import layer_table, rollout
 from jaxdl.models import swin, vit
 from tests.reference.attention import attention_rollout as reference_rollout
 
@@ -119,13 +119,13 @@ def test_attention_rollout_matches_numpy_and_reads_layers_in_order():
 def test_summary_counts_attention_and_every_parameter():
   """ViT-B/16 at 224x224: 17.56 G multiply-adds (timm's fvcore count: 17.58 G), attention's Q K^T and A V
   rows 2 x 197^2 x 768 each layer; the class token and position tables appear as rows of their own."""
-  rows = summary.layers(vit.ViT_B16(num_classes=1000), (224, 224, 3))
+  rows = layer_table.layers(vit.ViT_B16(num_classes=1000), (224, 224, 3))
   assert sum(r.params for r in rows) == 86_567_656
   attention = [r for r in rows if r.kind == "MultiHeadAttention"]
   assert len(attention) == 12 and all(r.macs == 2 * 197 * 197 * 768 for r in attention)
   assert sum(r.macs for r in rows) == 17_563_828_224
   assert any(r.path == "(model)" and r.params == 768 + 197 * 768 for r in rows)
-  rows = summary.layers(swin.SwinT(num_classes=1000), (224, 224, 3))
+  rows = layer_table.layers(swin.SwinT(num_classes=1000), (224, 224, 3))
   assert sum(r.params for r in rows) == 28_288_354
   first = next(r for r in rows if r.kind == "MultiHeadAttention")  # 64 windows of 49 tokens, 96 wide
   assert first.macs == 2 * 64 * 49 * 49 * 96

@@ -100,7 +100,7 @@ def test_a_vae_trains_through_the_loop_is_judged_and_draws_its_three_grids(tmp_p
   assert final["val_loss"] < np.log(2)  # better than predicting every pixel as 1/2
   assert np.isclose(final["val_loss"], final["val_reconstruction"] + final["val_kl"], rtol=1e-5)
   assert np.isfinite(final["frechet_distance"]) and "label_accuracy" not in final
-  text = modes.sample(config, str(tmp_path / "run"))
+  text = modes.MODES["sample"].run(config, str(tmp_path / "run"))
   for name in ("samples", "reconstructions", "interpolation"):
     assert f"plots/{name}.png" in text
     assert (tmp_path / "run" / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -87,18 +87,19 @@ def test_a_conditional_dit_trains_through_the_loop_is_judged_and_samples_a_label
   assert final["val_loss"] < 0.6  # from 1.0, the loss of predicting no noise
   assert 0 <= final["label_accuracy"] <= 1 and np.isfinite(final["frechet_distance"]) \
       and final["frechet_distance"] > 0
-  text = modes.sample(config, str(tmp_path / "run"))
+  text = modes.MODES["sample"].run(config, str(tmp_path / "run"))
   assert "20 samples (DDIM, 10 steps, eta 0.0, guidance w=1.0)" in text
   assert (tmp_path / "run" / "plots" / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
   # the same samples again (the sampler compiled once, the persistent cache hits), from the best checkpoint
   assert re.fullmatch(r"step 24: frechet_distance=\d+\.\d+ label_accuracy=[01]\.\d+",
-                      modes.quality(config, str(tmp_path / "run")))
-  two_draws = modes.quality(dataclasses.replace(config, task_args=config.task_args + ",quality_draws=2"),
-                            str(tmp_path / "run"))
+                      modes.MODES["quality"].run(config, str(tmp_path / "run")))
+  two_draws = modes.MODES["quality"].run(
+      dataclasses.replace(config, task_args=config.task_args + ",quality_draws=2"), str(tmp_path / "run"))
   assert re.fullmatch(r"step 24: frechet_distance=\d+\.\d+ frechet_distance_std=\d+\.\d+ label_accuracy=[01]\.\d+",
                       two_draws)
   with pytest.raises(UsageError, match="computed nothing; give it a judge"):
-    modes.quality(dataclasses.replace(config, task_args="steps=50,conditional=true"), str(tmp_path / "run"))
+    modes.MODES["quality"].run(dataclasses.replace(config, task_args="steps=50,conditional=true"),
+                               str(tmp_path / "run"))
   with pytest.raises(UsageError, match="no jaxdl run there .* train the judge first"):
     loop.train_and_evaluate(dataclasses.replace(config, task_args=f"judge={tmp_path / 'none'}"),
                             str(tmp_path / "other"))

@@ -80,12 +80,12 @@ def test_a_deit_student_learns_from_a_teacher_run_and_its_attention_is_drawn(tmp
                    **common)
   final = loop.train_and_evaluate(student, str(tmp_path / "student"))["final"]
   assert 0 <= final["test_accuracy"] <= 1 and np.isfinite(final["test_loss"])
-  assert "attention_maps.png" in modes.attention_maps(student, str(tmp_path / "student"))
+  assert "attention_maps.png" in modes.MODES["attention_maps"].run(student, str(tmp_path / "student"))
   assert (tmp_path / "student" / "plots" / "attention_maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-  table = modes.summarize(student, "")
+  table = modes.MODES["summary"].run(student, "")
   assert "MultiHeadAttention" in table and table.splitlines()[-1].split()[0] == "total"
   with pytest.raises(UsageError, match="has no class token"):
-    modes.attention_maps(teacher, str(tmp_path / "teacher"))
+    modes.MODES["attention_maps"].run(teacher, str(tmp_path / "teacher"))
   missing = dataclasses.replace(student, task_args=f"teacher={tmp_path / 'none'}")
   with pytest.raises(UsageError, match="needs --task_args=teacher=RUN_DIR"):
     loop.train_and_evaluate(dataclasses.replace(student, task_args="kind=soft"), str(tmp_path / "other"))

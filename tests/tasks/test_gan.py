@@ -83,7 +83,7 @@ def test_a_cgan_trains_samples_a_labelled_grid_and_resumes_to_the_same_bits(tmp_
   loop.train_and_evaluate(dataclasses.replace(config, steps=3), str(tmp_path / "resumed"))
   resumed = loop.train_and_evaluate(config, str(tmp_path / "resumed"))
   assert resumed["params_fingerprint"] == whole["params_fingerprint"]
-  assert "20 samples" in modes.sample(config, str(tmp_path / "whole"))
+  assert "20 samples" in modes.MODES["sample"].run(config, str(tmp_path / "whole"))
   assert (tmp_path / "whole" / "plots" / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
   # a grid per evaluation (eval_every=6), from the same noise each time
   assert sorted(p.name for p in (tmp_path / "whole" / "plots" / "samples").iterdir()) == ["step_000006.png"]

@@ -97,5 +97,5 @@ def test_carried_state_resumes_exactly_and_samples_continue_the_prompt(corpus, t
   assert resumed["final"] == straight["final"]
   assert (tmp_path / "b" / "vocab.json").exists()
   options = dict(prompt="to bé", sample_length=40, top_k=3, temperature=0.8)
-  text = modes.sample(dataclasses.replace(config, **options), str(tmp_path / "b"))
+  text = modes.MODES["sample"].run(dataclasses.replace(config, **options), str(tmp_path / "b"))
   assert text.startswith("to bé") and len(text) == len("to bé") + 40 and "é" not in text[5:]

@@ -122,9 +122,9 @@ def test_attention_maps_and_sample_modes_read_the_best_checkpoint(tmp_path):
                   log_every=2, beam=2)
   final = loop.train_and_evaluate(config, str(tmp_path))["final"]
   assert 0 <= final["test_bleu"] <= 1 and not any(k.startswith("test_bleu_") for k in final)
-  assert "attention_maps.png" in modes.attention_maps(config, str(tmp_path))
+  assert "attention_maps.png" in modes.MODES["attention_maps"].run(config, str(tmp_path))
   assert (tmp_path / "plots" / "attention_maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-  lines = modes.sample(config, str(tmp_path)).splitlines()
+  lines = modes.MODES["sample"].run(config, str(tmp_path)).splitlines()
   test = data.load(config.data, config.data_args, config.seed).splits["test"].read(np.arange(8))
   assert len(lines) == 9 and lines[-1].startswith("beam 2: BLEU-4 ")
   for line, source, n, target in zip(lines, test["source"], test["source_length"], test["target"]):

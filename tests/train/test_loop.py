@@ -192,7 +192,7 @@ def test_early_stopping_state_is_rebuilt_from_the_rows():
 
 def test_snapshot_ensemble_of_a_cyclic_cosine_run(workdir):
   """Huang et al. 2017: one snapshot per cosine cycle; the averaged probabilities are evaluated."""
-  from jaxdl.train import ensemble
+  from jaxdl.modes import ensemble
   config = dataclasses.replace(FAST, schedule="cyclic_cosine", schedule_args="cycles=3", steps=60,
                                checkpoint_every=20, keep_checkpoints=3, eval_every=0, lr=0.01)
   loop.train_and_evaluate(config, workdir)
@@ -205,7 +205,7 @@ def test_snapshot_ensemble_of_a_cyclic_cosine_run(workdir):
 
 @shares_fast_runs
 def test_ensemble_of_runs_with_different_seeds_beats_their_mean_loss(fast_runs, tmp_path):
-  from jaxdl.train import ensemble
+  from jaxdl.modes import ensemble
   runs = [fast_runs[name][0] for name in ("seed0", "seed1", "seed2")]
   report = ensemble.evaluate_ensemble(FAST, str(tmp_path), ",".join(runs))
   losses = [m["test_loss"] for m in report["members"]]

@@ -8,7 +8,7 @@ import pytest
 from jaxdl import modes
 from jaxdl.config import Config
 from jaxdl.errors import UsageError
-from jaxdl.train import scaling
+from jaxdl.modes import scaling
 
 
 def test_fit_recovers_an_exact_power_law_and_sizes_parse():
@@ -28,7 +28,7 @@ def test_scaling_mode_trains_each_size_and_writes_the_fit(tmp_path):
   config = Config(data=f"text:{corpus}", data_args="window=16", model="gpt", model_args="num_heads=2,context=16",
                   task="language_model", batch_size=8, steps=6, log_every=3, eval_every=6, lr=3e-3,
                   mode="scaling", scaling="8:1,16:2")
-  text = modes.scaling(config, str(tmp_path / "run"))
+  text = modes.MODES["scaling"].run(config, str(tmp_path / "run"))
   summary = json.loads((tmp_path / "run" / "summary.json").read_text())["scaling"]
   small, large = summary["members"]
   # Non-embedding parameters: per layer 4 (w^2 + w) attention, 8 w^2 + 5 w MLP, 4 w LayerNorm; a final 2 w.

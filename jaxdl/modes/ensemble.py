@@ -52,3 +52,10 @@ def evaluate_ensemble(config: Config, workdir: str, spec: str = "") -> dict:
     json.dump(report, f, indent=2)
   return report
 
+
+def ensemble_eval(config: Config, workdir: str) -> str:
+  report = evaluate_ensemble(config, workdir, config.ensemble)
+  lines = [f"member {m['workdir']}@{m['step']}: " + " ".join(f"{k}={v:.4f}" for k, v in m.items()
+                                                             if isinstance(v, float)) for m in report["members"]]
+  return "\n".join(lines + ["ensemble: " + " ".join(f"{k}={v:.4f}" for k, v in report.items()
+                                                    if k.startswith("ensemble_"))])

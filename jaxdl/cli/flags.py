@@ -17,7 +17,7 @@ from jaxdl.modes import MODES as RUN_MODES
 from jaxdl.nn import matmul_conv
 from jaxdl.nn.transformer import RematPolicy
 from jaxdl.parallel import MODES
-from jaxdl.probes import EXPLAIN_METHODS
+from jaxdl.modes.probes import EXPLAIN_METHODS
 from jaxdl.train.setup import DTYPES
 
 _D = Config()

@@ -1,11 +1,11 @@
-"""The `jaxdl` command: parse flags, then run the `--mode` (jaxdl/modes.py) on one experiment."""
+"""The `jaxdl` command: parse flags, then run the `--mode` (jaxdl.modes) on one experiment."""
 
 import sys
 
 import jax
 from absl import app, flags, logging
 
-from jaxdl import flags as jaxdl_flags
+from jaxdl.cli import flags as jaxdl_flags
 from jaxdl import runtime
 from jaxdl.errors import UsageError
 from jaxdl.modes import MODES, check_needs

@@ -61,3 +61,12 @@ def run(config: Config, workdir: str) -> dict:
   plots.power_law(os.path.join(workdir, "plots", "scaling.png"), n, [m["val_loss"] for m in members],
                   [f"{m['width']}x{m['depth']}" for m in members], fit)
   return summary
+
+
+def scaling(config: Config, workdir: str) -> str:
+  report = run(config, workdir)["scaling"]
+  lines = [f"{m['width']}x{m['depth']}: N={m['non_embedding_params']:,} val_loss={m['val_loss']:.4f}"
+           for m in report["members"]]
+  fit = report["fit"]
+  return "\n".join(lines + [f"L(N) = (N_c / N)^alpha: alpha={fit['alpha']:.4f} N_c={fit['n_c']:.4g}",
+                            f"results in {os.path.abspath(workdir)}: summary.json, plots/scaling.png, members/"])
