@@ -9,7 +9,7 @@ import jax
 from jaxdl.config import Config
 from jaxdl.errors import UsageError
 from jaxdl.train import state as state_lib
-from jaxdl.train import checkpoint
+from jaxdl.train import checkpoint, workdir as workdir_lib
 from jaxdl.train.loop import evaluate, restore_target, split_means
 from jaxdl.train.setup import build
 from jaxdl.train.step import make_eval_step, masked_sums
@@ -38,6 +38,7 @@ def evaluate_ensemble(config: Config, workdir: str, spec: str = "") -> dict:
   members, report = [], {"members": []}
   eval_step = setup.parallel.compile_eval_step(make_eval_step(setup.task, setup.parallel.axis_name))
   for path, step in members_of(spec, workdir):
+    workdir_lib.check_reads(path, config)
     restored, step = checkpoint.read(path, abstract, f"val_{setup.task.monitor}", setup.task.monitor_mode, step)
     restored = setup.parallel.put_state(restored)
     members.append((state_lib.eval_params(restored), restored.model_state))

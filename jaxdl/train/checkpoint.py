@@ -213,6 +213,11 @@ class Checkpoints:
     try:
       restored = self._manager.restore(step, args=args)
     except Exception as e:  # orbax/tensorstore raise many types for damaged files; all mean the same here
+      path = os.path.join(self.directory, str(step))
+      if _recorded_checksums(path):  # its files are as they were written: these flags build another state
+        raise UsageError(f"checkpoint {path} is intact but does not fit these flags ({type(e).__name__}: "
+                         f"{_first_line(e)}); give the run's own flags (--flagfile="
+                         f"{os.path.join(os.path.dirname(self.directory), 'flags.txt')})") from None
       raise damaged_error(self.directory, step, f"its arrays cannot be read or do not match these flags "
                                                 f"({type(e).__name__}: {_first_line(e)})") from None
     return restored.state, restored.data

@@ -153,6 +153,7 @@ class Run:
   train_iter: Any
   examples: Batch  # the batch that shaped the state: the fixed inputs of the per-evaluation sample grids
   start: int       # the step it resumed after (0: a new run)
+  lock: workdir_lib.Lock | None  # held while the run lives (process 0 of a multi-host run)
   bar: Any = None
   postfix: dict = dataclasses.field(default_factory=dict)
 
@@ -166,13 +167,24 @@ class Run:
     self.writer.close()
     self.ckpt.close()
     self.train_iter.close()  # stops grain's prefetch thread, which would otherwise keep a failed process alive
+    if self.lock:
+      self.lock.release()
 
 
 def open_run(config: Config, workdir: str):
-  """(run, its train state): built, the workdir checked and claimed, resumed from its last checkpoint if any."""
+  """(run, its train state): built, the workdir checked and held, resumed from its last checkpoint if any."""
   setup = build(config)
   state, examples = init_state(setup, config)  # settings and shapes are checked before the workdir is touched
-  workdir_lib.prepare(workdir, config, setup.dataset.artifacts)
+  lock = workdir_lib.prepare(workdir, config, setup.dataset.artifacts)
+  try:
+    return _resume(config, workdir, setup, state, examples, lock)
+  except BaseException:
+    if lock:
+      lock.release()
+    raise
+
+
+def _resume(config: Config, workdir: str, setup: Setup, state, examples, lock):
   task = setup.task
   ckpt = Checkpoints(os.path.join(workdir, "checkpoints"), config.keep_checkpoints, f"val_{task.monitor}",
                      task.monitor_mode)
@@ -187,7 +199,7 @@ def open_run(config: Config, workdir: str):
     print(f"jaxdl: resuming from step {start} in {ckpt.directory}", file=sys.stderr)
   writer = MetricWriter(workdir, resume_step=start, enabled=jax.process_index() == 0)
   early = EarlyStopping.from_rows(writer.rows, f"val_{task.monitor}", task.monitor_mode, config.early_stop_patience)
-  return Run(config, workdir, setup, ckpt, writer, early, train_iter, examples, start), state
+  return Run(config, workdir, setup, ckpt, writer, early, train_iter, examples, start, lock), state
 
 
 @dataclasses.dataclass
@@ -328,37 +340,42 @@ def train_and_evaluate(config: Config, workdir: str) -> dict:
   run, state = open_run(config, workdir)
   parallel, clock = run.setup.parallel, Clock()
   eval_step = parallel.compile_eval_step(make_eval_step(run.setup.task, parallel.axis_name))
+  if run.start > config.steps:
+    print(f"jaxdl: {workdir} is trained to step {run.start}; --steps={config.steps} trains nothing more: "
+          "evaluating it", file=sys.stderr)
   try:
-    run.bar = tqdm.tqdm(total=config.steps, initial=run.start, unit="step", dynamic_ncols=True, file=sys.stderr,
-                        mininterval=0.5 if sys.stderr.isatty() else 30, desc=f"{config.model} on {config.data}")
+    run.bar = tqdm.tqdm(total=max(config.steps, run.start), initial=run.start, unit="step", dynamic_ncols=True,
+                        file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 30,
+                        desc=f"{config.model} on {config.data}")
     train_start = time.perf_counter()
     state, step, final = run_steps(run, state, eval_step, clock)
     train_s = time.perf_counter() - train_start
     run.ckpt.wait()
     best_step = run.ckpt.best_step()
     state, final = finish(run, state, eval_step, final, best_step)
+    params = parallel.to_host(parallel.to_global(state).params)
+    result = {
+        "final": final, "steps": max(config.steps, run.start), "steps_run": step - run.start,
+        "wall_s": time.perf_counter() - wall_start, "train_s": train_s, "steps_per_s": clock.steps_per_s,
+        "params_count": state_lib.count_params(params),
+        "params_by_module": {name: state_lib.count_params(sub) for name, sub in params.items()},  # top level
+        "params_fingerprint": summary_lib.params_fingerprint(params),
+        "best_checkpoint_step": best_step,
+        "stopped_early": run.early.should_stop,
+        **summary_lib.provenance(),
+    }
+    if jax.process_index() == 0:
+      plots.plot_metrics(workdir)
+      summary_lib.write_summary(workdir, result)
   finally:
-    run.close()
-  params = parallel.to_host(parallel.to_global(state).params)
-  result = {
-      "final": final, "steps": config.steps, "steps_run": step - run.start,
-      "wall_s": time.perf_counter() - wall_start, "train_s": train_s, "steps_per_s": clock.steps_per_s,
-      "params_count": state_lib.count_params(params),
-      "params_by_module": {name: state_lib.count_params(sub) for name, sub in params.items()},  # top level
-      "params_fingerprint": summary_lib.params_fingerprint(params),
-      "best_checkpoint_step": best_step,
-      "stopped_early": run.early.should_stop,
-      **summary_lib.provenance(),
-  }
-  if jax.process_index() == 0:
-    plots.plot_metrics(workdir)
-    summary_lib.write_summary(workdir, result)
+    run.close()  # the workdir's lock last: summary.json is written under it
   return result
 
 
 def restore_checkpoint(config: Config, workdir: str, best: bool = False) -> tuple[Setup, state_lib.TrainState, int]:
   """The run's pieces and the train state of the latest checkpoint in `workdir` (for eval), or with `best` of the
   one validation ranked best (for sampling)."""
+  workdir_lib.check_reads(workdir, config)
   setup = build(config)
   restored, step = checkpoint.read(workdir, restore_target(setup, config), f"val_{setup.task.monitor}",
                                    setup.task.monitor_mode, best=best)
