@@ -4,6 +4,7 @@ Library users and tests build a `Config` directly; the CLI builds it from absl f
 """
 
 import dataclasses
+import re
 import shlex
 
 
@@ -67,9 +68,22 @@ RESUMABLE = frozenset({"steps", "log_every", "eval_every", "checkpoint_every", "
                        "beam", "method", "layer", "remat", "deterministic"})
 
 
+ESCAPED = ("prompt",)  # free text, written with backslash escapes so that a newline stays on its flag's line
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
+
+
+def escape(text: str) -> str:
+  return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+
+
+def unescape(text: str) -> str:
+  """`\\n`, `\\r`, `\\t` and `\\\\` as the characters they name (how --prompt takes a newline on a command line)."""
+  return re.sub(r"\\([nrt\\])", lambda m: _ESCAPES[m.group(1)], text)
+
+
 def to_flagfile(config: Config) -> str:
   """absl flag-file text: `jaxdl --flagfile=WORKDIR/flags.txt` reruns the same experiment."""
-  return "".join(f"--{k}={v}\n" for k, v in dataclasses.asdict(config).items())
+  return "".join(f"--{k}={escape(v) if k in ESCAPED else v}\n" for k, v in dataclasses.asdict(config).items())
 
 
 def from_flagfile(text: str) -> dict[str, str]:
@@ -92,7 +106,7 @@ def load_flagfile(path: str, **overrides) -> Config:
   unknown = sorted(set(values) - set(types))
   if unknown:
     raise ValueError(f"{path}: not Config fields: {', '.join(unknown)}")
-  return Config(**{**{k: types[k](v) for k, v in values.items()}, **overrides})
+  return Config(**{**{k: unescape(v) if k in ESCAPED else types[k](v) for k, v in values.items()}, **overrides})
 
 
 def differences(saved: dict[str, str], config: Config) -> list[str]:

@@ -41,6 +41,10 @@ def linear_schedule(steps: int = 1000, beta_start: float = 1e-4, beta_end: float
   """Ho et al.'s betas, rising linearly; the endpoints are the paper's for T = 1000, scaled by 1000 / T so that
   other step counts destroy the signal alike."""
   scale = 1000 / steps
+  if scale * beta_end > 1:
+    raise UsageError(f"--task_args steps={steps}: the linear schedule's betas scale with 1000 / steps, and its last "
+                     f"one, {scale * beta_end:g}, passes 1 (alpha_bar would turn negative); use steps >= "
+                     f"{math.ceil(1000 * beta_end)} or schedule=cosine")
   return _from_betas(np.linspace(scale * beta_start, scale * beta_end, steps, dtype=np.float64))
 
 

@@ -3,13 +3,14 @@
 The catalog runs in one process (tests/cli_batch.py): one JAX start-up for all of it.
 """
 
+import dataclasses
 import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import REPO, run_jaxdl_batch
+from tests.conftest import REPO, run_jaxdl, run_jaxdl_batch
 from tests.data.idx_files import write_mnist_like
 
 SMALL = ["--data=digits", "--data_args=image_size=8", "--model=mlp", "--model_args=depth=1,width=32", "--steps=4",
@@ -84,6 +85,12 @@ CATALOG = [
      ["runs with --parallel_mode=jit"]),
     ("stateful-streams-short", ["--data=text:{root}/text.txt", *LM, "--task_args=stateful=true", "--batch_size=64"],
      ["--batch_size=64 streams", "shorter than one window of 128"]),
+    # Flag files, and a noise schedule too short for its betas
+    ("flag-file-missing", ["--flagfile={root}/none.flags"], ["Unable to open flagfile", "none.flags"]),
+    ("flag-file-line-without-dashes", ["--flagfile={root}/nodash.flags"],
+     ["nodash.flags:2: 'model=mlp' is not a --flag=value line"]),
+    ("linear-schedule-too-short", ["--model=unet", "--task=diffusion", "--model_args=", "--task_args=steps=10"],
+     ["--task_args steps=10", "passes 1", "use steps >= 20 or schedule=cosine"]),
 ]
 
 
@@ -91,7 +98,8 @@ CATALOG = [
 def catalog_results(tmp_path_factory):
   root = tmp_path_factory.mktemp("catalog")
   for name, content in {"empty.txt": b"", "binary.txt": b"abc\0def", "latin1.txt": "caf\u00e9".encode("latin-1"),
-                        "short.txt": b"to be", "text.txt": b"to be or not to be\n" * 300}.items():
+                        "short.txt": b"to be", "text.txt": b"to be or not to be\n" * 300,
+                        "nodash.flags": b"--steps=4\nmodel=mlp\n"}.items():
     (root / name).write_bytes(content)
   results = run_jaxdl_batch(*[[*SMALL, f"--workdir={root / name}", *(f.format(root=root) for f in flags)]
                               for name, flags, _ in CATALOG])
@@ -180,3 +188,42 @@ def test_summary_mnist_experiment_and_augment_preview(tmp_path):
   path = tmp_path / "plots" / "augment_preview.png"
   assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
   assert_usage_error(no_ops, "needs --augment")
+
+
+def test_a_shorter_steps_clips_the_flag_files_warmup_and_saves_quietly(tmp_path):
+  """--steps on the command line under the flag file's warmup: the warmup is halved to fit, with a notice (a
+  --warmup_steps given beside it stays an error). Saves between evaluations carry no metrics by design, and
+  orbax's warning about them stays out of the output."""
+  flagfile = tmp_path / "long.flags"
+  flagfile.write_text("\n".join([*SMALL, "--steps=1000", "--warmup_steps=100", "--checkpoint_every=2", ""]))
+  clipped = run_jaxdl(f"--flagfile={flagfile}", "--steps=4", f"--workdir={tmp_path / 'a'}")  # its own process:
+  assert clipped.returncode == 0, clipped.stderr  # absl's log lines reach its stderr as a user's would
+  assert "jaxdl: --warmup_steps=100 is not shorter than --steps=4: warming up over 2 steps" in clipped.stderr
+  assert "--warmup_steps=2" in (tmp_path / "a" / "flags.txt").read_text()
+  assert "tracked_metric" not in clipped.stderr
+  explicit, = run_jaxdl_batch([f"--flagfile={flagfile}", "--steps=4", "--warmup_steps=100",
+                               f"--workdir={tmp_path / 'b'}"])
+  assert_usage_error(explicit, "--warmup_steps=100 must be smaller than --steps=4")
+
+
+def test_out_of_memory_is_one_line_naming_the_batch_and_the_memory(monkeypatch, capsys):
+  """XLA's RESOURCE_EXHAUSTED (forced here: a 2-core CPU does not run out) ends in one line, exit status 1."""
+  import jax
+  from absl import flags
+  from jaxdl.cli import main
+  from jaxdl.modes import MODES
+
+  def exhausted(config, workdir):
+    raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 17179869184 bytes.")
+
+  monkeypatch.setitem(MODES, "train", dataclasses.replace(MODES["train"], run=exhausted))
+  flags.FLAGS.unparse_flags()
+  try:
+    with pytest.raises(SystemExit) as exit_:
+      main.main_reporting_errors(main.parse_flags(["jaxdl", *SMALL, "--batch_size=64", "--workdir=unused"]))
+  finally:
+    flags.FLAGS.unparse_flags()
+  assert exit_.value.code == 1
+  line, = capsys.readouterr().err.strip().splitlines()
+  assert line.startswith("jaxdl: error: out of memory at --batch_size=64 (16.00 GiB asked for") and \
+      "smaller --batch_size" in line

@@ -12,7 +12,7 @@ import jaxdl.models  # noqa: F401  (registers the models, whose names are the --
 import jaxdl.optim  # noqa: F401  (registers the optimizers and schedules)
 import jaxdl.tasks  # noqa: F401
 from jaxdl import registry
-from jaxdl.config import Config
+from jaxdl.config import ESCAPED, Config, unescape
 from jaxdl.modes import MODES as RUN_MODES
 from jaxdl.nn import matmul_conv
 from jaxdl.nn.transformer import RematPolicy
@@ -97,7 +97,8 @@ flags.DEFINE_integer("heartbeat_timeout", 100, "Seconds without a heartbeat afte
                      "process as dead and stops the others.", lower_bound=1)
 
 # Sampling (--mode=sample)
-flags.DEFINE_string("prompt", _D.prompt, "--mode=sample: the text that samples continue.")
+flags.DEFINE_string("prompt", _D.prompt, "--mode=sample: the text that samples continue (\\n, \\t, \\\\: a "
+                    "newline, a tab, a backslash).")
 flags.DEFINE_integer("sample_length", _D.sample_length, "--mode=sample: tokens to draw.", lower_bound=1)
 flags.DEFINE_float("temperature", _D.temperature, "--mode=sample: divide logits by this (0: greedy).", lower_bound=0)
 flags.DEFINE_integer("top_k", _D.top_k, "--mode=sample: draw among the k most likely tokens (0: all).", lower_bound=0)
@@ -118,4 +119,5 @@ flags.DEFINE_string("layer", _D.layer, "--mode=explain: the layer (a flax path a
 def config_from_flags() -> Config:
   """The Config that the parsed flags describe."""
   values = flags.FLAGS.flag_values_dict()
-  return Config(**{f.name: values[f.name] for f in dataclasses.fields(Config)})
+  return Config(**{f.name: unescape(values[f.name]) if f.name in ESCAPED else values[f.name]
+                   for f in dataclasses.fields(Config)})

@@ -17,6 +17,7 @@ class CharTokenizer:
   model was not trained on (a prompt, the test split) encodes without failing."""
 
   chars: str
+  unknown_id = 0  # what no sampler may emit: it stands for no character of the training text
 
   @classmethod
   def fit(cls, text: str) -> "CharTokenizer":
@@ -31,6 +32,10 @@ class CharTokenizer:
     table = np.frombuffer(self.chars.encode("utf-32-le"), np.uint32)  # sorted, as `fit` made it
     where = np.minimum(np.searchsorted(table, codes), len(table) - 1)
     return np.where(table[where] == codes, where + 1, 0).astype(np.int32)
+
+  def unknown_in(self, text: str) -> str:
+    """The characters of `text` the training text never had, each once, in order."""
+    return "".join(dict.fromkeys(c for c in text if c not in set(self.chars)))
 
   def decode(self, ids) -> str:
     return "".join(UNKNOWN if i <= 0 or i > len(self.chars) else self.chars[i - 1] for i in np.asarray(ids).tolist())
@@ -73,6 +78,7 @@ class BPETokenizer:
   included. Training and encoding are the `tokenizers` library's BPE."""
 
   tokenizer: tokenizers.Tokenizer
+  unknown_id = None  # every byte has a token
 
   @classmethod
   def fit(cls, text: str | bytes, vocab_size: int) -> "BPETokenizer":
@@ -90,6 +96,10 @@ class BPETokenizer:
   def encode(self, text: str | bytes) -> np.ndarray:
     pieces = _pieces(_as_bytes(text))
     return np.asarray(self.tokenizer.encode(pieces, is_pretokenized=True).ids if pieces else [], np.int32)
+
+  def unknown_in(self, text: str) -> str:
+    del text
+    return ""  # any text encodes
 
   def decode_bytes(self, ids) -> bytes:
     return bytes(CHAR_BYTES[c] for i in np.asarray(ids).tolist() for c in self.tokenizer.id_to_token(i))

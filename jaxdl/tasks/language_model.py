@@ -88,22 +88,38 @@ class LanguageModel:
 
   def sample_fn(self, params, model_state, rng, workdir: str, options: SampleOptions = SampleOptions(),
                 examples=None) -> Samples:
-    """Text continuing `options.prompt`, decoded with the run's vocab.json (unconditional: `examples` unused)."""
+    """Text continuing `options.prompt`, decoded with the run's vocab.json (unconditional: `examples` unused).
+    The unknown id (a character the training text never had) is never drawn. Past a model's context the window
+    slides, as nanoGPT's does: each further token is drawn from a cache refilled with the last `context - 1`
+    tokens, so the first `context` tokens are those of one cached pass."""
     del model_state, examples
     tokenizer = tokenizers.from_json(read_artifact(workdir, "vocab.json"))
     if not options.prompt:
-      raise UsageError("--prompt must not be empty: sampling continues it")
-    prompt = jnp.asarray(tokenizer.encode(options.prompt))[None]
-    total = prompt.shape[1] + options.length
-    if total > getattr(self.model, "context", total):
-      raise UsageError(f"--prompt ({prompt.shape[1]} tokens) and --sample_length={options.length} exceed the "
-                       f"model's context of {self.model.context} tokens")
-    logits, carry = self.model.apply({"params": params}, prompt, self.model.initial_carry(1, total))
+      raise UsageError("--prompt is empty: sampling continues it (the default is a newline, --prompt='\\n')")
+    unknown = tokenizer.unknown_in(options.prompt)
+    if unknown:
+      raise UsageError(f"--prompt has characters the training text never had: {unknown!r}; leave them out")
+    tokens = np.asarray(tokenizer.encode(options.prompt))
+    context = getattr(self.model, "context", None)
+    if context is not None and len(tokens) >= context:
+      raise UsageError(f"--prompt ({len(tokens)} tokens) fills the model's context of {context} tokens; "
+                       "give a shorter one")
+    ban = (lambda logits: logits.at[:, tokenizer.unknown_id].set(-jnp.inf)) if tokenizer.unknown_id is not None \
+        else (lambda logits: logits)
+    prefill = jax.jit(lambda params, window, length: self.model.apply(
+        {"params": params}, window, self.model.initial_carry(1, length)), static_argnums=2)
 
-    def step(carry, token):
+    def step(carry, token):  # one function for every chunk: decode.sample compiles once per length
       logits, carry = self.model.apply({"params": params}, token[:, None], carry)
-      return logits[:, -1], carry
+      return ban(logits[:, -1]), carry
 
-    tokens = decode.sample(step, carry, logits[:, -1], rng, options.length, options.temperature, options.top_k,
-                           options.top_p)
-    return Samples(options.prompt + tokenizer.decode(np.asarray(tokens[0])))
+    drawn, chunk = [], 0
+    while len(drawn) < options.length:
+      window = np.concatenate([tokens, np.asarray(drawn, np.int32)])[-(context - 1):] if context else tokens
+      count = min(options.length - len(drawn), context - len(window) if context else options.length)
+      logits, carry = prefill(params, jnp.asarray(window)[None], len(window) + count)
+      key = rng if chunk == 0 else jax.random.fold_in(rng, chunk)  # the first chunk draws what one pass drew
+      drawn += np.asarray(decode.sample(step, carry, ban(logits[:, -1]), key, count, options.temperature,
+                                        options.top_k, options.top_p)[0]).tolist()
+      chunk += 1
+    return Samples(options.prompt + tokenizer.decode(np.asarray(drawn)))

@@ -116,6 +116,12 @@ def damaged_error(directory: str, step: int, what: str) -> UsageError:
 
 
 @functools.cache
+def _metricless_saves_are_expected(record) -> bool:
+  """orbax warns at every save without metrics while it tracks a best checkpoint; the loop saves between
+  evaluations by design, and the warning landed inside the progress bar."""
+  return "Requested `tracked_metric`" not in str(record.msg)
+
+
 def _save_replicas_whole_on_cpu() -> None:
   """On CPU, write each replicated array from one device instead of 1/R of it from each of R devices.
 
@@ -146,6 +152,8 @@ class Checkpoints:
     self.directory = os.path.abspath(directory)
     self._writable = create
     _save_replicas_whole_on_cpu()
+    if _metricless_saves_are_expected not in logging.get_absl_logger().filters:
+      logging.get_absl_logger().addFilter(_metricless_saves_are_expected)
     if not create and not step_dirs(self.directory):
       raise UsageError(f"no checkpoint in {self.directory}; train first with --mode=train")
     steps = step_dirs(self.directory)

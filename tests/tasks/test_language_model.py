@@ -11,6 +11,7 @@ import pytest
 
 from jaxdl import modes
 from jaxdl.config import Config
+from jaxdl.errors import UsageError
 from jaxdl.models.rnn_lm import RNNLanguageModel
 from jaxdl.tasks.language_model import LanguageModel
 from jaxdl.train import loop, setup
@@ -86,8 +87,8 @@ def _config(corpus, steps, **kw):
 
 def test_carried_state_resumes_exactly_and_samples_continue_the_prompt(corpus, tmp_path):
   """A stateful run continued from its step-4 checkpoint ends bit-identical to one run straight to step 8;
-  `--mode=sample` then continues a prompt (with a character the training text never had) from its best
-  checkpoint, decoding with the run's vocab.json."""
+  `--mode=sample` then continues a prompt from its best checkpoint, decoding with the run's vocab.json, and never
+  draws the unknown id; a prompt with characters the training text never had is refused, naming them."""
   config = _config(corpus, 8, task_args="stateful=true")
   straight = loop.train_and_evaluate(config, str(tmp_path / "a"))
   loop.train_and_evaluate(_config(corpus, 4, task_args="stateful=true"), str(tmp_path / "b"))
@@ -96,6 +97,26 @@ def test_carried_state_resumes_exactly_and_samples_continue_the_prompt(corpus, t
   assert resumed["params_fingerprint"] == straight["params_fingerprint"]
   assert resumed["final"] == straight["final"]
   assert (tmp_path / "b" / "vocab.json").exists()
-  options = dict(prompt="to bé", sample_length=40, top_k=3, temperature=0.8)
+  options = dict(prompt="to be", sample_length=40, top_k=0, temperature=2.0)  # hot: every id has its chance
   text = modes.MODES["sample"].run(dataclasses.replace(config, **options), str(tmp_path / "b"))
-  assert text.startswith("to bé") and len(text) == len("to bé") + 40 and "é" not in text[5:]
+  assert text.startswith("to be") and len(text) == len("to be") + 40 and "\ufffd" not in text
+  with pytest.raises(UsageError, match="--prompt has characters the training text never had: 'éß'"):
+    modes.MODES["sample"].run(dataclasses.replace(config, prompt="to bé ßé"), str(tmp_path / "b"))
+
+
+def test_a_gpt_samples_past_its_context_by_sliding_it(corpus, tmp_path):
+  """`--sample_length` past the context: the window slides (each further token drawn from a cache refilled with the
+  last context - 1 tokens), and the first context tokens are those of one cached pass."""
+  config = Config(data=f"text:{corpus}", data_args="window=16", model="gpt",
+                  model_args="num_layers=1,num_heads=2,width=16,context=16", task="language_model", batch_size=8,
+                  steps=4, log_every=2, checkpoint_every=4)
+  loop.train_and_evaluate(config, str(tmp_path))
+
+  def sample(length):
+    return modes.MODES["sample"].run(dataclasses.replace(config, prompt="to be", sample_length=length,
+                                                         temperature=1.5), str(tmp_path))
+
+  one_pass, slid = sample(16 - len("to be")), sample(40)
+  assert len(slid) == len("to be") + 40 and slid.startswith(one_pass) and "\ufffd" not in slid
+  with pytest.raises(UsageError, match="fills the model's context of 16 tokens"):
+    modes.MODES["sample"].run(dataclasses.replace(config, prompt="to be or not to be"), str(tmp_path))

@@ -113,3 +113,20 @@ def test_flags_that_shape_neither_model_nor_data_may_differ_in_a_read(trained):
   metrics = loop.evaluate_checkpoint(Config(**{**CONFIG.__dict__, "steps": 99, "lr": 0.5, "temperature": 0.5}),
                                      trained)
   assert metrics["step"] == 8 and 0 <= metrics["test_accuracy"] <= 1
+
+
+def test_flags_txt_gives_the_command_back_prompt_included(tmp_path):
+  """`--flagfile=WORKDIR/flags.txt` reruns the run: every field parses back to its value, a prompt's newlines,
+  tabs and backslashes too (written as escapes, since a flag file holds one flag per line)."""
+  from absl import flags
+  from jaxdl.cli import flags as jaxdl_flags
+  from jaxdl.config import to_flagfile
+  for prompt in ("\n", "ROMEO:\n\tto be\\or", "plain"):
+    config = Config(**{**CONFIG.__dict__, "prompt": prompt})
+    (tmp_path / "flags.txt").write_text(to_flagfile(config))
+    flags.FLAGS.unparse_flags()
+    try:
+      flags.FLAGS(["jaxdl", f"--flagfile={tmp_path / 'flags.txt'}"])
+      assert jaxdl_flags.config_from_flags() == config
+    finally:
+      flags.FLAGS.unparse_flags()
