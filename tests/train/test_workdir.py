@@ -93,7 +93,13 @@ def test_a_run_with_checkpoints_still_refuses_other_flags(trained):
   workdir_lib.prepare(trained, CONFIG).release()  # and the lock was released with the refusal
 
 
+def files(directory: str) -> dict[str, bytes]:
+  return {os.path.join(root, name): open(os.path.join(root, name), "rb").read()
+          for root, _, names in os.walk(directory) for name in names}
+
+
 def test_modes_that_read_a_run_name_other_model_or_data_flags(trained):
+  before = files(trained)
   results = run_jaxdl_batch(
       [f"--flagfile={trained}/flags.txt", f"--workdir={trained}", "--mode=eval", "--model_args=depth=2,width=16"],
       [f"--flagfile={trained}/flags.txt", f"--workdir={trained}", "--mode=attack", "--data_args=image_size=16"],
@@ -106,6 +112,7 @@ def test_modes_that_read_a_run_name_other_model_or_data_flags(trained):
   line = results[2]["stderr"].strip().splitlines()[-1]  # another optimizer: the state's tree differs
   assert results[2]["code"] == 2 and "is intact but does not fit these flags" in line and "damaged" not in line, line
   assert f"--flagfile={os.path.join(trained, 'flags.txt')}" in line
+  assert files(trained) == before  # nothing written, moved or deleted
 
 
 def test_flags_that_shape_neither_model_nor_data_may_differ_in_a_read(trained):
