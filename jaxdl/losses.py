@@ -24,6 +24,12 @@ def distillation_kl(student_logits, teacher_logits, temperature: float):
   return temperature ** 2 * optax.kl_divergence(jax.nn.log_softmax(student_logits / temperature), targets)
 
 
+def smooth_l1(x):
+  """Fast R-CNN's box-regression loss, elementwise: 0.5 x^2 where |x| < 1, else |x| - 0.5 (optax's Huber loss
+  with delta 1, which is this)."""
+  return optax.huber_loss(x, delta=1.0)
+
+
 def multiclass_hinge(logits, labels, margin: float = 1.0):
   """The notes' multiclass SVM loss L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin); shape (B,).
 

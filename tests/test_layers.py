@@ -10,7 +10,7 @@ from tests.conftest import REPO
 # Higher imports lower. The root modules (errors, registry, args, config, runtime, parallel, optim, losses,
 # metrics, decode, diffusion) are the library's base; `python -m jaxdl.judges` (the judge's export command) is an
 # entry point like jaxdl.cli, and `python -m jaxdl` calls jaxdl.cli.
-LAYERS = {"jaxdl": 0, "jaxdl.nn": 1, "jaxdl.data": 1, "jaxdl.analysis": 2, "jaxdl.models": 3, "jaxdl.judges": 4,
+LAYERS = {"jaxdl": 0, "jaxdl.nn": 1, "jaxdl.data": 1, "jaxdl.detection": 1, "jaxdl.analysis": 2, "jaxdl.models": 3, "jaxdl.judges": 4,
           "jaxdl.tasks": 4, "jaxdl.train": 5, "jaxdl.modes": 6, "jaxdl.cli": 7, "jaxdl.__main__": 8,
           "jaxdl.judges.__main__": 7}
 
