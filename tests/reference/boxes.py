@@ -138,3 +138,21 @@ def roi_align(features, roi, output_size, scale, sampling_ratio, aligned):
           total = total + _bilinear(features, y, x)
       out[ph, pw] = total / (sampling_ratio * sampling_ratio)
   return out
+
+
+def average_precision(matched, num_truths, interpolation):
+  """The VOC devkit's AP, written out: precision made monotone from the right, then 11-point, all-point or
+  101-point interpolation."""
+  tp = fp = 0
+  recall, precision = [], []
+  for m in matched:
+    tp, fp = tp + int(m), fp + int(not m)
+    recall.append(tp / num_truths)
+    precision.append(tp / (tp + fp))
+  if interpolation == "all":
+    mrec, mpre = [0.0] + recall + [1.0], [0.0] + precision + [0.0]
+    for i in range(len(mpre) - 2, -1, -1):
+      mpre[i] = max(mpre[i], mpre[i + 1])
+    return sum((mrec[i + 1] - mrec[i]) * mpre[i + 1] for i in range(len(mrec) - 1) if mrec[i + 1] != mrec[i])
+  points = np.arange(0.0, 1.1, 0.1) if interpolation == "voc11" else np.linspace(0.0, 1.0, 101)  # the devkit's, COCO's
+  return sum(max([p for r, p in zip(recall, precision) if r >= t], default=0.0) for t in points) / len(points)
