@@ -1,8 +1,9 @@
 """Data sources by name (`--data=digits`, `idx:DIR`, `folder:DIR`, `tfds:NAME`, `text:PATH`,
-`synthetic:reverse`, ...) and grain pipelines."""
+`synthetic:reverse`, `shapes`, ...) and grain pipelines."""
 
 from jaxdl import args
-from jaxdl.data import captions, digits, folder, idx, sequences, synthetic, text, tfds_source  # noqa: F401  (registers)
+from jaxdl.data import captions, digits, folder, idx, sequences, shapes, synthetic, text, tfds_source  # noqa: F401
+# (the imports register the sources)
 from jaxdl.data.source import Dataset
 from jaxdl.registry import datasets
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from jaxdl.args import PositiveInt
 from jaxdl.data.sequences import EOS, FIRST_SYMBOL, symbols_artifact
-from jaxdl.data.source import Dataset
+from jaxdl.data.source import Arrays, Dataset
 from jaxdl.errors import UsageError
 from jaxdl.registry import datasets
 
@@ -21,12 +21,14 @@ WORDS = (*COLOURS, *SHAPES, *RELATIONS)
 
 
 def shape_mask(shape: str, size: int) -> np.ndarray:
-  """A size x size boolean mask of the shape, filling its box."""
+  """A size x size boolean mask of the shape (circle, square, triangle, diamond), filling its box."""
   y, x = np.mgrid[:size, :size] + 0.5
   if shape == "circle":
     return (y - size / 2) ** 2 + (x - size / 2) ** 2 <= (size / 2) ** 2
   if shape == "square":
     return np.ones((size, size), bool)
+  if shape == "diamond":
+    return np.abs(x - size / 2) + np.abs(y - size / 2) <= size / 2
   return np.abs(x - size / 2) <= y / 2  # a triangle standing on its base
 
 
@@ -55,19 +57,6 @@ def draw(rng: np.random.Generator, image_size: int) -> tuple[np.ndarray, list[st
   return image, [str(c1), str(s1), relation, str(c2), str(s2)]
 
 
-class CaptionSplit:
-  """Images and their caption ids (in memory)."""
-
-  def __init__(self, images: np.ndarray, targets: np.ndarray):
-    self.images, self.targets = images, targets
-
-  def __len__(self) -> int:
-    return len(self.images)
-
-  def read(self, indices: np.ndarray) -> dict[str, np.ndarray]:
-    return {"image": self.images[indices], "target": self.targets[indices]}
-
-
 def caption_ids(words: list[str]) -> np.ndarray:
   return np.array([FIRST_SYMBOL + WORDS.index(w) for w in words] + [EOS], np.int32)
 
@@ -82,7 +71,7 @@ def load_captions(path: str, seed: int, image_size: PositiveInt = 32, train_size
 
   def split(n):
     images, words = zip(*(draw(rng, image_size) for _ in range(n)))
-    return CaptionSplit(np.stack(images), np.stack([caption_ids(w) for w in words]))
+    return Arrays({"image": np.stack(images), "target": np.stack([caption_ids(w) for w in words])})
 
   return Dataset({"train": split(train_size), "val": split(val_size), "test": split(test_size)},
                  num_classes=FIRST_SYMBOL + len(WORDS), artifacts=symbols_artifact(list(WORDS)))

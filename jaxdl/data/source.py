@@ -36,6 +36,19 @@ class ArraySource:
 
 
 @dataclasses.dataclass(frozen=True)
+class Arrays:
+  """An in-memory split of any keys: {name: (N, ...) array}, each batch one gather per key."""
+
+  arrays: dict[str, np.ndarray]
+
+  def __len__(self) -> int:
+    return len(next(iter(self.arrays.values())))
+
+  def read(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: array[indices] for name, array in self.arrays.items()}
+
+
+@dataclasses.dataclass(frozen=True)
 class Subset:
   """The examples `indices` of another source: a seeded validation slice of a set that has none."""
 
