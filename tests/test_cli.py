@@ -22,7 +22,7 @@ LM = ["--model=rnn_lm", "--task=language_model", "--model_args=hidden=16,embed=8
 CATALOG = [
     ("unknown-flag", ["--nosuchflag=1"], ["Unknown command line flag 'nosuchflag'"]),
     ("unknown-optimizer", ["--optim=lion"], ["--optim=lion", "adagrad|adam|adamw|momentum|nesterov|rmsprop|sgd"]),
-    ("unknown-dataset", ["--data=imagenet"], ["unknown dataset 'imagenet'", "digits, folder, idx, synthetic"]),
+    ("unknown-dataset", ["--data=imagenet"], ["unknown dataset 'imagenet'", "digits, folder, idx, shapes, synthetic"]),
     ("unknown-mode", ["--mode=fly"], ["--mode=fly"]),
     ("unknown-dtype", ["--dtype=int8"], ["--dtype=int8"]),
     ("misspelt-model-arg", ["--model_args=depht=2"], ["--model_args: unknown key 'depht'", "depth"]),
