@@ -1,9 +1,10 @@
 """Data sources by name (`--data=digits`, `idx:DIR`, `folder:DIR`, `tfds:NAME`, `text:PATH`,
-`synthetic:reverse`, `shapes`, ...) and grain pipelines."""
+`synthetic:reverse`, `shapes`, `coco:DIR`, ...) and grain pipelines."""
 
 from jaxdl import args
-from jaxdl.data import captions, digits, folder, idx, sequences, shapes, synthetic, text, tfds_source  # noqa: F401
-# (the imports register the sources)
+# The imports register the sources.
+from jaxdl.data import (captions, coco, digits, folder, idx, sequences, shapes, synthetic, text,  # noqa: F401
+                        tfds_source)
 from jaxdl.data.source import Dataset
 from jaxdl.registry import datasets
 

@@ -39,15 +39,17 @@ class FolderSource:
     return len(self.files)
 
   def read(self, indices: np.ndarray) -> dict[str, np.ndarray]:
-    images = np.stack([self._decode(self.files[i]) for i in np.asarray(indices)])
+    images = np.stack([decode_image(self.files[i], self.image_size, self.channels) for i in np.asarray(indices)])
     return {"image": images, "label": self.labels[np.asarray(indices)]}
 
-  def _decode(self, path: str) -> np.ndarray:
-    with _opened(path) as image:
-      image = image.convert("L" if self.channels == 1 else "RGB")
-      image = image.resize((self.image_size, self.image_size), Image.BILINEAR)
-    pixels = np.asarray(image, np.float32) / 255.0
-    return pixels.reshape(self.image_size, self.image_size, self.channels)
+
+def decode_image(path: str, image_size: int, channels: int) -> np.ndarray:
+  """(image_size, image_size, channels) float32 in [0, 1]: the file decoded, converted and resized (bilinear)."""
+  with _opened(path) as image:
+    image = image.convert("L" if channels == 1 else "RGB")
+    image = image.resize((image_size, image_size), Image.BILINEAR)
+  pixels = np.asarray(image, np.float32) / 255.0
+  return pixels.reshape(image_size, image_size, channels)
 
 
 @contextlib.contextmanager
