@@ -26,7 +26,7 @@ def test_digits_native_size():
 
 
 @pytest.mark.parametrize("spec,args,message", [
-    ("cifar", "", "unknown dataset 'cifar'; choose one of: digits"),
+    ("cifar", "", "unknown dataset 'cifar'; choose one of: coco, digits"),
     ("digits:/x", "", "takes no path"),
     ("digits", "size=3", "known keys: classes, image_size, test_fraction, val_fraction"),
     ("digits", "test_fraction=1.5", r"test_fraction=1.5 is out of range: must be in \(0, 1\)"),
