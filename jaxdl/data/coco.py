@@ -24,9 +24,6 @@ from jaxdl.data.source import Dataset
 from jaxdl.errors import UsageError
 from jaxdl.registry import datasets
 
-SPLITS = ("train", "val", "test")
-
-
 @dataclasses.dataclass(frozen=True)
 class CocoSource:
   """One split: image files and their padded object arrays, the images decoded on read."""

@@ -35,7 +35,8 @@ class CharTokenizer:
 
   def unknown_in(self, text: str) -> str:
     """The characters of `text` the training text never had, each once, in order."""
-    return "".join(dict.fromkeys(c for c in text if c not in set(self.chars)))
+    known = set(self.chars)
+    return "".join(dict.fromkeys(c for c in text if c not in known))
 
   def decode(self, ids) -> str:
     return "".join(UNKNOWN if i <= 0 or i > len(self.chars) else self.chars[i - 1] for i in np.asarray(ids).tolist())

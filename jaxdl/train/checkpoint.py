@@ -115,13 +115,13 @@ def damaged_error(directory: str, step: int, what: str) -> UsageError:
                     f"the run then {resume}")
 
 
-@functools.cache
 def _metricless_saves_are_expected(record) -> bool:
   """orbax warns at every save without metrics while it tracks a best checkpoint; the loop saves between
   evaluations by design, and the warning landed inside the progress bar."""
   return "Requested `tracked_metric`" not in str(record.msg)
 
 
+@functools.cache
 def _save_replicas_whole_on_cpu() -> None:
   """On CPU, write each replicated array from one device instead of 1/R of it from each of R devices.
 

@@ -64,8 +64,8 @@ def _writable(workdir: str, primary: bool) -> None:
     raise UsageError(f"--workdir={workdir} is not a writable directory ({e.strerror})") from None
 
 
-def _check_flags(workdir: str, config: Config) -> None:
-  """An earlier run's flags must be these, unless it kept no checkpoint (it failed before its first): then the
+def _check_flags(workdir: str, config: Config, kept: bool) -> None:
+  """An earlier run's flags must be these, unless it `kept` no checkpoint (it failed before its first): then the
   corrected command starts over in the same workdir."""
   path = os.path.join(workdir, "flags.txt")
   if not os.path.exists(path):
@@ -74,7 +74,7 @@ def _check_flags(workdir: str, config: Config) -> None:
     diffs = differences(from_flagfile(f.read()), config)
   if not diffs:
     return
-  if not checkpoint.step_dirs(os.path.join(workdir, "checkpoints")):
+  if not kept:
     print(f"jaxdl: {workdir} holds no checkpoint of its earlier flags ({'; '.join(diffs)}); starting over with "
           "these", file=sys.stderr)
     return
@@ -92,11 +92,11 @@ def prepare(workdir: str, config: Config, artifacts: dict[str, str] | None = Non
   if lock:
     lock.acquire()
   try:
-    _check_flags(workdir, config)
+    steps = checkpoint.step_dirs(os.path.join(workdir, "checkpoints"))  # read once, under the lock
+    _check_flags(workdir, config, bool(steps))
     artifacts = artifacts or {}
-    kept = bool(checkpoint.step_dirs(os.path.join(workdir, "checkpoints")))
     for name, text in artifacts.items():
-      if kept and os.path.exists(os.path.join(workdir, name)):
+      if steps and os.path.exists(os.path.join(workdir, name)):
         with open(os.path.join(workdir, name)) as f:
           if f.read() != text:
             raise UsageError(f"--workdir={workdir} holds a {name} other than the one --data={config.data} gives "
@@ -106,8 +106,7 @@ def prepare(workdir: str, config: Config, artifacts: dict[str, str] | None = Non
       lock.release()
     raise
   if primary:
-    trained = max(checkpoint.step_dirs(os.path.join(workdir, "checkpoints")), default=0)
-    record = {"flags.txt": to_flagfile(config)} if config.steps >= trained else {}  # a shorter --steps: kept
+    record = {"flags.txt": to_flagfile(config)} if config.steps >= max(steps, default=0) else {}  # shorter: kept
     for name, text in {**artifacts, **record}.items():
       with open(os.path.join(workdir, name + ".tmp"), "w") as f:
         f.write(text)
